@@ -1,0 +1,1 @@
+"""Pulumi components of the spark-doks platform, one concern per module."""

@@ -1,0 +1,1 @@
+"""Queries, dashboards, scrape configuration, alert rules and the local report. Never imports Pulumi."""

@@ -1,0 +1,1 @@
+"""The PySpark training job: trainer, dataset generator, executor sweep. Never imports Pulumi."""

@@ -1,0 +1,41 @@
+import pytest
+
+from spark_job.sizing import NODE_SIZES, nodes_needed, parse_spark_memory_mib, pod_memory_mib
+
+
+@pytest.mark.parametrize(
+    ("memory", "mib"), [("512m", 512), ("1g", 1024), ("2G", 2048), ("1536", 1536), ("1048576k", 1024)]
+)
+def test_parses_spark_memory_notation(memory: str, mib: int) -> None:
+    assert parse_spark_memory_mib(memory) == mib
+
+
+@pytest.mark.parametrize("memory", ["", "1gb", "-1g", "one"])
+def test_rejects_what_spark_would_not_accept(memory: str) -> None:
+    with pytest.raises(ValueError, match="e.g. 1g"):
+        parse_spark_memory_mib(memory)
+
+
+def test_pod_memory_adds_spark_overhead() -> None:
+    assert pod_memory_mib("1g") == 1024 + 384  # the 384 MiB floor
+    assert pod_memory_mib("8g") == 8192 + 820  # 10 % above the floor, rounded up
+
+
+def test_one_executor_per_small_node_next_to_nothing_else() -> None:
+    # s-2vcpu-4gb: 1650m and 2260 MiB for pods; a 1-core 1g executor (1000m, 1408 MiB) fits once.
+    size = NODE_SIZES["s-2vcpu-4gb"]
+    assert nodes_needed(size, 1, 1, "1g") == 2  # the driver fills the first node
+    assert nodes_needed(size, 4, 1, "1g") == 5
+
+
+def test_executors_share_the_driver_node_when_there_is_room() -> None:
+    # s-4vcpu-8gb: 3650m, 5844 MiB; driver 1000m/1408 MiB leaves room for two more 1-core pods.
+    size = NODE_SIZES["s-4vcpu-8gb"]
+    assert nodes_needed(size, 2, 1, "1g") == 1
+    assert nodes_needed(size, 3, 1, "1g") == 2
+    assert nodes_needed(size, 8, 1, "1g") == 3
+
+
+def test_executor_larger_than_any_node_is_named_with_numbers() -> None:
+    with pytest.raises(ValueError, match=r"2000m CPU and 2432 MiB.*s-2vcpu-4gb node has 1650m CPU"):
+        nodes_needed(NODE_SIZES["s-2vcpu-4gb"], 1, 2, "2g")

@@ -1,0 +1,43 @@
+"""Shared test helpers: where upstream schemas live and how a missing local tool is handled.
+
+A test that needs something outside the repository (the CRD and chart files in ../shared/schemas,
+a Prometheus binary) skips with the reason on a developer laptop and fails when CI=true, so CI can
+never go green by skipping what it was meant to check.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS_ENV = "SPARK_DOKS_SCHEMAS"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(reason: str) -> None:
+    """Skip locally, fail in CI."""
+    if in_ci():
+        pytest.fail(f"{reason} (required when CI=true)")
+    pytest.skip(reason)
+
+
+def schemas_dir() -> Path:
+    """The upstream CRD and Helm chart data (never copied into this repository)."""
+    directory = Path(os.environ.get(SCHEMAS_ENV, REPO_ROOT.parent / "shared" / "schemas"))
+    if not directory.is_dir():
+        unavailable(f"upstream schemas not found at {directory}; set {SCHEMAS_ENV} to their folder")
+    return directory
+
+
+def require_tool(name: str) -> str:
+    """The path of an executable on PATH, e.g. prometheus or promtool."""
+    path = shutil.which(name)
+    if path is None:
+        unavailable(f"{name} is not on PATH; install it (Debian: apt-get install {name})")
+    assert path is not None
+    return path
