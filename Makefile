@@ -3,7 +3,7 @@ VENV ?= venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-quick lint
+.PHONY: venv test test-quick lint dashboards
 
 venv: $(STAMP)
 
@@ -25,3 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy infra spark_job monitoring
+
+## Grafana dashboards generated from monitoring/queries.py (commit the result).
+dashboards: $(STAMP)
+	$(PYTHON) -m monitoring.dashboards
