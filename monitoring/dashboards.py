@@ -99,7 +99,10 @@ def application_dashboard() -> dict[str, Any]:
 
 
 def runs_dashboard() -> dict[str, Any]:
-    columns = {f"Value #{ref_id}": target.legend for ref_id, target in zip(REF_IDS, RUNS.targets)}
+    columns = {
+        f"Value #{ref_id}": target.legend
+        for ref_id, target in zip(REF_IDS, RUNS.targets, strict=False)
+    }
     panel = (
         table.Panel()
         .title(RUNS.title)
