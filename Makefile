@@ -3,7 +3,7 @@ VENV ?= venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-quick lint dashboards
+.PHONY: venv test test-quick lint dashboards demo
 
 venv: $(STAMP)
 
@@ -29,3 +29,7 @@ lint: $(STAMP)
 ## Grafana dashboards generated from monitoring/queries.py (commit the result).
 dashboards: $(STAMP)
 	$(PYTHON) -m monitoring.dashboards
+
+## Local end-to-end run: data, Spark training scraped by a local Prometheus, report, results.
+demo: $(STAMP)
+	$(PYTHON) -m monitoring.demo
