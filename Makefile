@@ -3,7 +3,7 @@ VENV ?= venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-quick lint dashboards demo
+.PHONY: venv test test-quick lint render dashboards demo
 
 venv: $(STAMP)
 
@@ -33,3 +33,7 @@ dashboards: $(STAMP)
 ## Local end-to-end run: data, Spark training scraped by a local Prometheus, report, results.
 demo: $(STAMP)
 	$(PYTHON) -m monitoring.demo
+
+## Every Kubernetes object the dev and local stacks would apply, rendered under mocks to rendered/.
+render: $(STAMP)
+	$(PYTHON) -m infra.render --output rendered dev local
