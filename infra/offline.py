@@ -89,6 +89,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.typ == "random:index/randomString:RandomString":
             state["result"] = "a1b2c3"[: int(inputs["length"])]
             return state["result"], state
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = "p" * int(inputs["length"])
+            return f"{args.name}-id", state
         if args.typ == "docker:index/image:Image":
             name = str(inputs["imageName"])
             repository = name.rsplit(":", 1)[0]

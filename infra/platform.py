@@ -6,9 +6,16 @@ import pulumi
 
 from infra.cluster import Cluster, ClusterArgs
 from infra.image import REPOSITORY, TrainerImage, TrainerImageArgs, sample_rows
+from infra.observability import Observability, ObservabilityArgs
 from infra.registry import Registry, RegistryArgs
 from infra.settings import PROJECT, Settings
-from infra.spark import JobNamespace, JobNamespaceArgs, SparkOperator, TrainingJob
+from infra.spark import (
+    OPERATOR_NAMESPACE,
+    JobNamespace,
+    JobNamespaceArgs,
+    SparkOperator,
+    TrainingJob,
+)
 from monitoring.spark_metrics import spark_metrics_conf
 from spark_job.application import TrainingRun, run_name, spark_application
 
@@ -129,11 +136,19 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
     )
     operator = SparkOperator("spark-operator", job_namespace, opts=kubernetes_opts)
 
-    # Observability seam: the monitoring helper declares its `Observability` component here
-    # (Prometheus, Grafana and Pushgateway Helm releases, with `kubernetes_opts`), appends
-    # ("--pushgateway", <url>) to `trainer_args` and its releases to `run_dependencies`.
-    trainer_args: list[str] = []
+    observability = Observability(
+        "observability",
+        ObservabilityArgs(
+            job_namespace=settings.job_namespace,
+            operator_namespace=OPERATOR_NAMESPACE,
+            alerting=settings.alerting,
+        ),
+        opts=kubernetes_opts,
+    )
+    # The run starts once Prometheus scrapes drivers and the Pushgateway takes its results.
+    trainer_args = ["--pushgateway", observability.pushgateway_url]
     run_dependencies: list[pulumi.Resource] = [
+        observability.prometheus,
         operator.release,
         job_namespace.service_account,
         job_namespace.role,

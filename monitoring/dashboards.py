@@ -21,11 +21,9 @@ from grafana_foundation_sdk.models.dashboard import (
 )
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
+from monitoring.grafana import DASHBOARDS_DIR, DATASOURCE_UID
 from monitoring.queries import CATALOGUE, RUNS, Query, Source
 
-DASHBOARDS_DIR = Path(__file__).resolve().parent / "dashboards"
-# The Grafana datasource the cluster provisions under this uid (infra/observability.py).
-DATASOURCE_UID = "prometheus"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
 DEFAULT_JOB_NAMESPACE = "spark-jobs"
 ROWS = (

@@ -12,6 +12,9 @@ SCRAPE_INTERVAL = "15s"
 SPARK_ENDPOINTS = {"spark-executors": EXECUTORS_PATH, "spark-driver": DRIVER_PATH}
 PUSHGATEWAY_JOB = "pushgateway"
 CADVISOR_JOB = "kubernetes-cadvisor"
+OPERATOR_JOB = "spark-operator"
+# The port name the spark-operator chart gives its controller's metrics (prometheus.metrics).
+OPERATOR_METRICS_PORT_NAME = "metrics"
 SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 # The container port Spark declares for its UI on the driver pod.
 SPARK_UI_PORT_NAME = "spark-ui"
@@ -40,8 +43,9 @@ def _driver_pod_relabeling() -> list[dict[str, Any]]:
     ]
 
 
-def kubernetes_scrape_configs(job_namespace: str) -> list[dict[str, Any]]:
-    """Jobs for an in-cluster Prometheus: both Spark endpoints of every driver pod, and cAdvisor."""
+def kubernetes_scrape_configs(job_namespace: str, operator_namespace: str) -> list[dict[str, Any]]:
+    """Jobs for an in-cluster Prometheus: both Spark endpoints of every driver pod, cAdvisor with
+    a `node` label, and the spark-operator's controller (SparkApplication outcomes)."""
     spark_jobs = [
         {
             "job_name": job,
@@ -65,7 +69,20 @@ def kubernetes_scrape_configs(job_namespace: str) -> list[dict[str, Any]]:
             {"source_labels": ["__meta_kubernetes_node_name"], "target_label": "node"}
         ],
     }
-    return [*spark_jobs, cadvisor]
+    operator = {
+        "job_name": OPERATOR_JOB,
+        "scrape_interval": SCRAPE_INTERVAL,
+        "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [operator_namespace]}}],
+        "relabel_configs": [
+            {
+                "source_labels": ["__meta_kubernetes_pod_container_port_name"],
+                "regex": OPERATOR_METRICS_PORT_NAME,
+                "action": "keep",
+            },
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+        ],
+    }
+    return [*spark_jobs, cadvisor, operator]
 
 
 def local_prometheus_config(

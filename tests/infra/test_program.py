@@ -44,6 +44,15 @@ def spec(run: OfflineRun) -> dict[str, Any]:
     return result
 
 
+def operator_release(run: OfflineRun) -> DeclaredResource:
+    (release,) = [r for r in run.of_type(RELEASE) if r.inputs["chart"] == "spark-operator"]
+    return release
+
+
+def pull_secrets(run: OfflineRun) -> list[DeclaredResource]:
+    return [r for r in run.of_type(SECRET) if r.inputs["type"] == "kubernetes.io/dockerconfigjson"]
+
+
 def depends_on(resource: DeclaredResource, run: OfflineRun) -> set[str]:
     return {run.by_urn(urn).type for urn in resource.dependencies}
 
@@ -102,7 +111,7 @@ def test_application_waits_for_the_operator_and_rbac(program: Program) -> None:
 
 def test_operator_is_installed_after_the_job_namespace_exists(program: Program) -> None:
     run = program(jobNamespace="training")
-    release = run.one(RELEASE)
+    release = operator_release(run)
     job_namespaces = [
         r for r in run.of_type("kubernetes:core/v1:Namespace") if r.urn in release.dependencies
     ]
@@ -111,7 +120,7 @@ def test_operator_is_installed_after_the_job_namespace_exists(program: Program) 
 
 
 def test_operator_chart_is_pinned_in_its_own_namespace(program: Program) -> None:
-    release = program().one(RELEASE).inputs
+    release = operator_release(program()).inputs
     assert release["chart"] == "spark-operator" and release["version"] == "2.5.2"
     assert release["repositoryOpts"]["repo"] == "https://kubeflow.github.io/spark-operator"
     assert release["namespace"] == "spark-operator"
@@ -162,12 +171,14 @@ def test_image_is_pushed_with_short_lived_write_credentials(program: Program) ->
     assert 0 < push.inputs["expirySeconds"] <= 24 * 3600
     assert push.urn in run.one(IMAGE).dependencies
     (pull,) = [c for c in run.of_type(CREDENTIALS) if not c.inputs.get("write")]
-    assert pull.urn in run.one(SECRET).dependencies
+    (secret,) = pull_secrets(run)
+    assert pull.urn in secret.dependencies
 
 
 def test_pull_secret_is_wired_to_service_account_and_application(program: Program) -> None:
     run = program()
-    secret = run.one(SECRET).inputs
+    (pull_secret,) = pull_secrets(run)
+    secret = pull_secret.inputs
     assert secret["type"] == "kubernetes.io/dockerconfigjson"
     name = secret["metadata"]["name"]
     assert run.one(SERVICE_ACCOUNT).inputs["imagePullSecrets"] == [{"name": name}]
@@ -222,7 +233,7 @@ def test_local_target_declares_no_digitalocean_resource(program: Program) -> Non
     run = program("local", target="local")
     assert run.resources
     assert not [r for r in run.resources if "digitalocean" in r.type]
-    assert not run.of_type(SECRET) and not run.of_type(K8S_PROVIDER)
+    assert not pull_secrets(run) and not run.of_type(K8S_PROVIDER)
     image = run.one(IMAGE)
     assert image.inputs["skipPush"] is True
     assert spec(run)["image"] == image.inputs["imageName"]

@@ -127,10 +127,13 @@ def test_render_writes_every_object_with_secrets_masked(tmp_path: Path) -> None:
     assert any("sparkapplication" in name for name in dev)
     assert "helm-release-spark-operator.yaml" in dev
     assert any(name.startswith(f"{n:02d}-") for n in range(1, 3) for name in dev)
-    (secret_file,) = (output / "dev").glob("*-secret-*.yaml")
-    secret = yaml.safe_load(secret_file.read_text())
-    assert secret["stringData"] == {".dockerconfigjson": render.SECRET_PLACEHOLDER}
-    assert not list((output / "local").glob("*-secret-*.yaml"))
+    secrets = [yaml.safe_load(p.read_text()) for p in (output / "dev").glob("*-secret-*.yaml")]
+    (pull,) = [s for s in secrets if s["type"] == "kubernetes.io/dockerconfigjson"]
+    assert pull["stringData"] == {".dockerconfigjson": render.SECRET_PLACEHOLDER}
+    (grafana,) = [s for s in secrets if s["metadata"]["name"] == "grafana-admin"]
+    assert grafana["stringData"]["admin-password"] == render.SECRET_PLACEHOLDER
+    local = [yaml.safe_load(p.read_text()) for p in (output / "local").glob("*-secret-*.yaml")]
+    assert [s["metadata"]["name"] for s in local] == ["grafana-admin"]
     for path in (output / "dev").glob("[0-9]*.yaml"):
         assert yaml.safe_load(path.read_text())["apiVersion"]
 

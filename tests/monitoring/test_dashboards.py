@@ -1,7 +1,8 @@
 from pathlib import Path
 from typing import Any
 
-from monitoring.dashboards import DASHBOARDS_DIR, DATASOURCE_UID, dashboards, render_json, write
+from monitoring.dashboards import dashboards, render_json, write
+from monitoring.grafana import DASHBOARDS_DIR, DATASOURCE_UID
 from monitoring.queries import CATALOGUE, RUN_RESULT_METRICS
 
 

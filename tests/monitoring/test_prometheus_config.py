@@ -32,7 +32,7 @@ def test_cluster_scrape_config_passes_promtool(tmp_path: Path) -> None:
     # Debian's Prometheus is built without Kubernetes discovery, so promtool checks everything
     # else (relabel rules, TLS, auth, paths) with an empty file discovery in its place; the
     # discovery blocks themselves are checked field by field below.
-    jobs = kubernetes_scrape_configs("spark-jobs")
+    jobs = kubernetes_scrape_configs("spark-jobs", "spark-operator")
     for job in jobs:
         discovery = job.pop("kubernetes_sd_configs")
         assert [entry["role"] for entry in discovery] in (["pod"], ["node"])
@@ -57,7 +57,9 @@ def test_alert_rules_pass_promtool(tmp_path: Path) -> None:
 
 
 def test_both_spark_endpoints_are_scraped_from_driver_pods_by_label() -> None:
-    jobs = {job["job_name"]: job for job in kubernetes_scrape_configs("spark-jobs")}
+    jobs = {
+        job["job_name"]: job for job in kubernetes_scrape_configs("spark-jobs", "spark-operator")
+    }
     assert {jobs[name]["metrics_path"] for name in SPARK_ENDPOINTS} == {
         EXECUTORS_PATH,
         DRIVER_PATH,
@@ -78,7 +80,9 @@ def test_both_spark_endpoints_are_scraped_from_driver_pods_by_label() -> None:
 
 
 def test_cadvisor_is_scraped_with_node_names() -> None:
-    jobs = {job["job_name"]: job for job in kubernetes_scrape_configs("spark-jobs")}
+    jobs = {
+        job["job_name"]: job for job in kubernetes_scrape_configs("spark-jobs", "spark-operator")
+    }
     cadvisor = jobs["kubernetes-cadvisor"]
     assert cadvisor["metrics_path"] == "/metrics/cadvisor"
     assert {"source_labels": ["__meta_kubernetes_node_name"], "target_label": "node"} in cadvisor[
@@ -147,3 +151,10 @@ def test_lost_executor_alert_fires_while_the_application_runs(tmp_path: Path) ->
     # Every executor gone together means the application ended: no alert.
     ended = [executor("1", "1x10 stale"), executor("2", "1x10 stale")]
     assert rule_test(tmp_path, ended, "SparkExecutorsLost", []) == ""
+
+
+def test_operator_controller_is_scraped_in_its_namespace() -> None:
+    jobs = {job["job_name"]: job for job in kubernetes_scrape_configs("jobs", "operators")}
+    assert jobs["spark-operator"]["kubernetes_sd_configs"] == [
+        {"role": "pod", "namespaces": {"names": ["operators"]}}
+    ]

@@ -1,0 +1,198 @@
+"""Prometheus and Grafana as declared by the program (under mocks) and their chart values."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
+
+from infra.observability import (
+    GRAFANA_CHART_VERSION,
+    NAMESPACE,
+    PROMETHEUS_CHART_VERSION,
+    grafana_values,
+    prometheus_url,
+    prometheus_values,
+    pushgateway_url,
+)
+from infra.offline import DeclaredResource, OfflineRun
+from monitoring.grafana import DATASOURCE_UID, dashboard_files
+from monitoring.queries import ALERTS
+from monitoring.spark_metrics import DRIVER_PATH, EXECUTORS_PATH
+from tests.support import schemas_dir
+
+Program = Callable[..., OfflineRun]
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SECRET = "kubernetes:core/v1:Secret"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+APPLICATION = "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication"
+
+
+def release(run: OfflineRun, chart: str) -> DeclaredResource:
+    (found,) = [r for r in run.of_type(RELEASE) if r.inputs["chart"] == chart]
+    return found
+
+
+def admin_secret(run: OfflineRun) -> DeclaredResource:
+    (secret,) = [r for r in run.of_type(SECRET) if r.inputs["metadata"]["name"] == "grafana-admin"]
+    return secret
+
+
+def test_grafana_admin_password_is_generated_secret_and_read_from_the_secret(
+    program: Program,
+) -> None:
+    run = program()
+    password = run.one(PASSWORD)
+    assert password.inputs["length"] >= 24
+    string_data = admin_secret(run).inputs["stringData"]
+    assert is_rpc_secret(string_data) or is_rpc_secret(string_data["admin-password"])
+    plain = unwrap_rpc_secret(string_data)
+    assert unwrap_rpc_secret(plain["admin-password"]) == password.state["result"]
+    assert password.urn in admin_secret(run).dependencies
+    values = release(run, "grafana").inputs["values"]
+    assert values["admin"]["existingSecret"] == "grafana-admin"
+    assert values["admin"]["passwordKey"] in plain
+    assert "adminPassword" not in values
+    assert admin_secret(run).urn in release(run, "grafana").dependencies
+    assert run.secret_outputs == {"kubeconfig"}
+
+
+def test_releases_are_pinned_in_the_monitoring_namespace(program: Program) -> None:
+    run = program()
+    for chart, version, repository in (
+        ("prometheus", "29.27.0", "https://prometheus-community.github.io/helm-charts"),
+        ("grafana", "12.11.1", "https://grafana-community.github.io/helm-charts"),
+    ):
+        inputs = release(run, chart).inputs
+        assert inputs["version"] == version
+        assert inputs["repositoryOpts"]["repo"] == repository
+        assert inputs["namespace"] == NAMESPACE
+    assert (PROMETHEUS_CHART_VERSION, GRAFANA_CHART_VERSION) == ("29.27.0", "12.11.1")
+
+
+def scrape_jobs(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {job["job_name"]: job for job in yaml.safe_load(values["extraScrapeConfigs"])}
+
+
+def test_both_spark_endpoints_are_scraped_from_driver_pods_of_the_job_namespace(
+    program: Program,
+) -> None:
+    values = release(program(jobNamespace="training"), "prometheus").inputs["values"]
+    jobs = scrape_jobs(values)
+    spark_jobs = [
+        job for job in jobs.values() if job.get("metrics_path") in (EXECUTORS_PATH, DRIVER_PATH)
+    ]
+    assert {job["metrics_path"] for job in spark_jobs} == {EXECUTORS_PATH, DRIVER_PATH}
+    for job in spark_jobs:
+        assert job["scrape_interval"] == "15s"
+        assert job["kubernetes_sd_configs"] == [
+            {"role": "pod", "namespaces": {"names": ["training"]}}
+        ]
+        assert any(
+            rule.get("source_labels") == ["__meta_kubernetes_pod_label_spark_role"]
+            and rule["regex"] == "driver"
+            and rule["action"] == "keep"
+            for rule in job["relabel_configs"]
+        )
+    assert jobs["kubernetes-cadvisor"]["metrics_path"] == "/metrics/cadvisor"
+    assert values["scrapeConfigs"]["kubernetes-nodes-cadvisor"]["enabled"] is False
+    assert values["prometheus-pushgateway"]["enabled"] is True
+    assert values["kube-state-metrics"]["enabled"] is True
+
+
+def test_alert_rules_are_installed_and_alertmanager_follows_the_alerting_key(
+    program: Program,
+) -> None:
+    values = release(program(), "prometheus").inputs["values"]
+    (group,) = values["serverFiles"]["alerting_rules.yml"]["groups"]
+    assert [rule["alert"] for rule in group["rules"]] == [alert.name for alert in ALERTS]
+    assert values["alertmanager"]["enabled"] is False
+    alerting = release(program(alerting="true"), "prometheus").inputs["values"]
+    assert alerting["alertmanager"]["enabled"] is True
+
+
+def test_grafana_provisions_the_prometheus_datasource_and_every_dashboard(
+    program: Program,
+) -> None:
+    values = release(program(), "grafana").inputs["values"]
+    (datasource,) = values["datasources"]["datasources.yaml"]["datasources"]
+    assert datasource["uid"] == DATASOURCE_UID and datasource["type"] == "prometheus"
+    assert (
+        datasource["url"]
+        == prometheus_url(NAMESPACE)
+        == ("http://prometheus-server.monitoring.svc.cluster.local")
+    )
+    (provider,) = values["dashboardProviders"]["dashboardproviders.yaml"]["providers"]
+    assert provider["options"]["path"].endswith("/" + provider["name"])
+    provisioned = values["dashboards"][provider["name"]]
+    files = dashboard_files()
+    assert set(files) == {"spark-application", "spark-runs"}
+    assert {name: item["json"] for name, item in provisioned.items()} == files
+
+
+def test_the_run_pushes_results_and_starts_after_prometheus(program: Program) -> None:
+    run = program()
+    application = run.one(APPLICATION)
+    arguments = application.inputs["spec"]["arguments"]
+    assert arguments[arguments.index("--pushgateway") + 1] == pushgateway_url(NAMESPACE)
+    assert pushgateway_url(NAMESPACE).startswith(
+        "http://prometheus-prometheus-pushgateway.monitoring.svc"
+    )
+    assert release(run, "prometheus").urn in application.dependencies
+
+
+def key_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for key, value in values.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and value:
+            yield from key_paths(value, path)
+        else:
+            yield path
+
+
+def unknown_paths(values: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
+    """Key paths absent from the chart's defaults; an empty map there takes any keys."""
+    unknown = []
+    for path in key_paths(values):
+        node: Any = defaults
+        for key in path:
+            if isinstance(node, dict) and not node:
+                break
+            if not isinstance(node, dict) or key not in node:
+                unknown.append(".".join(path))
+                break
+            node = node[key]
+    return unknown
+
+
+def chart_defaults(chart: str) -> dict[str, Any]:
+    values: dict[str, Any] = yaml.safe_load(
+        (schemas_dir() / "charts" / chart / "values.yaml").read_text()
+    )
+    return values
+
+
+@pytest.mark.parametrize("alerting", [False, True])
+def test_every_prometheus_value_exists_in_the_chart(alerting: bool) -> None:
+    values = prometheus_values("spark-jobs", "spark-operator", alerting)
+    pushgateway = values.pop("prometheus-pushgateway")
+    assert unknown_paths(values, chart_defaults("prometheus")) == []
+    # The pushgateway subchart's own defaults cover its keys beyond `enabled`.
+    subchart = {"enabled": True, **chart_defaults("prometheus-pushgateway")}
+    assert unknown_paths(pushgateway, subchart) == []
+    schema = (schemas_dir() / "charts" / "prometheus" / "values.schema.json").read_text()
+    jsonschema.validate(
+        prometheus_values("spark-jobs", "spark-operator", alerting), yaml.safe_load(schema)
+    )
+
+
+def test_every_grafana_value_exists_in_the_chart() -> None:
+    assert unknown_paths(grafana_values(NAMESPACE), chart_defaults("grafana")) == []
+
+
+def test_a_misspelt_value_is_reported() -> None:
+    defaults = chart_defaults("grafana")
+    assert unknown_paths({"admin": {"existingSecrett": "x"}}, defaults) == ["admin.existingSecrett"]
+    assert unknown_paths({"datasources": {"any.yaml": {}}}, defaults) == []
