@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     if run.prometheus is not None:
         console.print(f"Report of the Spark panels: {report}")
     console.print(
-        "Timings: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items())
+        "Timings: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()),
+        soft_wrap=True,
     )
     return 0
 

@@ -63,7 +63,12 @@ def pushgateway(binary: str = "prometheus-pushgateway") -> Iterator[str]:
     """A Pushgateway on loopback; yields its base URL."""
     address = f"{LOOPBACK}:{free_port()}"
     with tempfile.TemporaryDirectory(prefix="spark-doks-pushgateway-") as workdir:
-        command = [binary, f"--web.listen-address={address}"]
+        # Debian's build persists to a shared file under /var/lib by default; keep runs apart.
+        command = [
+            binary,
+            f"--web.listen-address={address}",
+            f"--persistence.file={Path(workdir) / 'pushgateway.data'}",
+        ]
         with _service(command, f"http://{address}/-/ready", Path(workdir), "pushgateway") as url:
             yield url
 

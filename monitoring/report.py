@@ -161,7 +161,7 @@ def draw(application_id: str, time_range: TimeRange, panels: list[Panel]) -> Fig
         if peaks:
             # An all-zero panel (e.g. no failed tasks) reads best on a 0..1 axis.
             axes.set_ylim(bottom=0, top=None if max(peaks) > 0 else 1)
-            axes.legend(fontsize=9, loc="upper left")
+            axes.legend(fontsize=9, loc="best")
         else:
             axes.text(0.5, 0.5, "no data", transform=axes.transAxes, ha="center", color="gray")
     for unused in list(axes_grid.flat)[len(panels) :]:
