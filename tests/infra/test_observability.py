@@ -182,9 +182,12 @@ def test_every_prometheus_value_exists_in_the_chart(alerting: bool) -> None:
     # The pushgateway subchart's own defaults cover its keys beyond `enabled`.
     subchart = {"enabled": True, **chart_defaults("prometheus-pushgateway")}
     assert unknown_paths(pushgateway, subchart) == []
-    schema = (schemas_dir() / "charts" / "prometheus" / "values.schema.json").read_text()
-    jsonschema.validate(
-        prometheus_values("spark-jobs", "spark-operator", alerting), yaml.safe_load(schema)
+    schema = yaml.safe_load(
+        (schemas_dir() / "charts" / "prometheus" / "values.schema.json").read_text()
+    )
+    # The file names the unversioned "json-schema.org/schema#"; Helm validates with draft 7.
+    jsonschema.Draft7Validator(schema).validate(
+        prometheus_values("spark-jobs", "spark-operator", alerting)
     )
 
 
