@@ -279,6 +279,7 @@ def train(args: Any) -> dict[str, Any]:
         fit_started = time.monotonic()
         model = classifier.fit(assembled.filter(F.col(_SPLIT) >= test_cut))
         train_seconds = time.monotonic() - fit_started
+        trained = seconds_since_process_start()
 
         confusion = {
             (int(row["label"]), int(row["prediction"])): int(row["count"])
@@ -300,7 +301,7 @@ def train(args: Any) -> dict[str, Any]:
                 "train_seconds": round(train_seconds, 3),
                 "load_seconds": round(loaded, 3),
                 "prepare_seconds": round(prepared - loaded, 3),
-                "evaluate_seconds": round(evaluated - prepared, 3),
+                "evaluate_seconds": round(evaluated - trained, 3),
                 "total_seconds": round(seconds_since_process_start(), 3),
                 "rows": total,
                 "train_rows": total - test_rows,
