@@ -39,7 +39,8 @@ def test_push_lands_in_a_real_pushgateway(tmp_path: Path) -> None:
     binary = require_tool("prometheus-pushgateway")
     port = free_port()
     gateway = subprocess.Popen(
-        [binary, f"--web.listen-address=127.0.0.1:{port}"],
+        # Debian's default persistence file is shared by every gateway on the machine.
+        [binary, f"--web.listen-address=127.0.0.1:{port}", f"--persistence.file={tmp_path / 'pg'}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -59,7 +60,7 @@ def test_push_lands_in_a_real_pushgateway(tmp_path: Path) -> None:
             scraped = response.read().decode()
         labels = (
             'application_id="app-20261127-0001",application_name="spark-doks-train",'
-            'job="spark_doks_train"'
+            'instance="",job="spark_doks_train"'
         )
         assert f"spark_doks_run_accuracy{{{labels}}} 0.5" in scraped  # PUT replaced the group
         assert f"spark_doks_run_executors{{{labels}}} 2" in scraped

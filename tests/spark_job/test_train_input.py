@@ -1,5 +1,6 @@
 """Bad input: one line on stderr naming the problem and the fix, exit status 2, nothing written."""
 
+import datetime
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ def write_parquet(path: Path, rows: list[tuple[object, ...]], schema: str) -> st
         ),
         (
             lambda d: write_parquet(
-                d / "date", [(1.0, "2026-01-01", 0)], "x0 double, day date, label int"
+                d / "date", [(1.0, datetime.date(2026, 1, 1), 0)], "x0 double, day date, label int"
             ),
             [],
             "feature column 'day' is date, not numeric",
