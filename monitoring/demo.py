@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from monitoring import local_stack, prometheus_api
+from monitoring.queries import RUN_RESULT_METRICS
 from monitoring.report import make_report
 from monitoring.scrape import local_prometheus_config
 from monitoring.spark_metrics import spark_metrics_conf
@@ -80,17 +81,6 @@ def _summary(stdout: str) -> dict[str, Any]:
     raise DemoError(f"the trainer printed no JSON summary; its stdout was: {stdout[-500:]!r}")
 
 
-def _application_id(prometheus: str) -> str:
-    """The one application this fresh Prometheus has seen."""
-    seen = prometheus_api.query(
-        prometheus, "group by (application_id) (last_over_time(metrics_executor_totalCores[1h]))"
-    )
-    ids = sorted(series.labels["application_id"] for series in seen)
-    if len(ids) != 1:
-        raise DemoError(f"expected one scraped Spark application, Prometheus saw {ids}")
-    return ids[0]
-
-
 def _wait_for_results(prometheus: str, application_id: str, timeout: float) -> None:
     """Block until Prometheus has scraped the results the trainer pushed."""
     expr = f'spark_doks_run_accuracy{{application_id="{application_id}"}}'
@@ -129,25 +119,25 @@ def observed_training_run(
             arguments += ["--pushgateway", pushgateway]
         started = time.monotonic()
         summary = _summary(_python_module("spark_job.train", arguments, workdir / "train.log"))
-        run = ObservedRun("", summary, prometheus, pushgateway)
+        run = ObservedRun(str(summary["application_id"]), summary, prometheus, pushgateway)
         run.seconds["train (process)"] = time.monotonic() - started
-        if prometheus is not None:
-            run.application_id = _application_id(prometheus)
-            if pushgateway is not None:
-                waited = time.monotonic()
-                interval = float(scrape_interval.removesuffix("s"))
-                _wait_for_results(prometheus, run.application_id, timeout=4 * interval + 10)
-                run.seconds["wait for final scrape"] = time.monotonic() - waited
+        if prometheus is not None and pushgateway is not None:
+            waited = time.monotonic()
+            interval = float(scrape_interval.removesuffix("s"))
+            _wait_for_results(prometheus, run.application_id, timeout=4 * interval + 10)
+            run.seconds["wait for final scrape"] = time.monotonic() - waited
         yield run
 
 
-def results_table(run: ObservedRun) -> Table:
-    table = Table(title=f"Training run {run.application_id or '(not scraped)'}")
+def results_table(run: ObservedRun, output: Path) -> Table:
+    """The results the Grafana runs table shows (the rest is in metrics.json)."""
+    table = Table(title=f"Training run {run.application_id}")
     table.add_column("result")
     table.add_column("value", justify="right")
-    for key, value in run.summary.items():
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-        table.add_row(key, shown)
+    for metric, column in RUN_RESULT_METRICS:
+        value = run.summary[metric.removeprefix("spark_doks_run_")]
+        table.add_row(column, f"{value:.4f}" if isinstance(value, float) else str(value))
+    table.add_row("All results", str(output / "metrics.json"))
     return table
 
 
@@ -179,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     except DemoError as error:
         console.print(f"[red]error:[/] {error}")
         return 1
-    console.print(results_table(run))
+    console.print(results_table(run, workdir / "model"))
     if run.prometheus is not None:
         console.print(f"Report of the Spark panels: {report}")
     console.print(
