@@ -3,7 +3,7 @@ VENV ?= venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-quick lint check hadolint workflows-schema checkov
+.PHONY: venv test test-quick lint render check hadolint workflows-schema checkov
 
 venv: $(STAMP)
 
@@ -45,6 +45,10 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-## checkov on the Dockerfile (and rendered manifests); skips and their reasons: .checkov.yaml.
-checkov: $(CHECKOV_STAMP)
+## checkov on the Dockerfile and the rendered manifests; skips and their reasons: .checkov.yaml.
+checkov: $(CHECKOV_STAMP) render
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
+
+## Every Kubernetes object the dev and local stacks would apply, rendered under mocks to rendered/.
+render: $(STAMP)
+	$(PYTHON) -m infra.render --output rendered dev local
