@@ -1,1 +1,4 @@
-"""Queries, dashboards, scrape configuration, alert rules and the local report. Never imports Pulumi."""
+"""Queries, dashboards, scrape configuration, alert rules and the local report.
+
+Never imports Pulumi or infra.
+"""

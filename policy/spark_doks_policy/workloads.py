@@ -67,6 +67,9 @@ def _validate_trainer_digest(
 ) -> None:
     if args.resource_type != SPARK_APPLICATION:
         return
+    if dig(args.props, "spec", "imagePullPolicy") == "Never":
+        # An image loaded into a local cluster has no repo digest; no-latest-image still applies.
+        return
     images = list(spark_images(args.props))
     if not images:
         report_violation("SparkApplication sets no spec.image.", None)

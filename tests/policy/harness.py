@@ -4,7 +4,7 @@ Props go through the SDK's own deserializer and unknown-checking proxy, so polic
 read-only Mapping/Sequence objects (and the same unwrapped secrets) they get from the engine.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -18,34 +18,15 @@ from pulumi_policy import (
 )
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import unknown_checking_proxy
+from spark_doks_policy import POLICIES
+
+from infra.offline import DeclaredResource
 
 STACK_URN = "urn:pulumi:test::spark-doks"
 
 
-def urn(resource_type: str, name: str) -> str:
-    return f"{STACK_URN}::{resource_type}::{name}"
-
-
 def _options() -> PolicyResourceOptions:
     return PolicyResourceOptions(False, [], False, [], PolicyCustomTimeouts(0, 0, 0), [], None)
-
-
-def _props(raw: Mapping[str, Any]) -> Mapping[str, Any]:
-    return unknown_checking_proxy(deserialize_properties(dict(raw)))
-
-
-def resource_violations(
-    policy: ResourceValidationPolicy,
-    resource_type: str,
-    props: Mapping[str, Any],
-    config: Mapping[str, Any] | None = None,
-) -> list[str]:
-    args = ResourceValidationArgs(
-        resource_type, _props(props), urn(resource_type, "r"), "r", _options(), None, config
-    )
-    messages: list[str] = []
-    assert policy.validate(args, lambda message, _urn=None: messages.append(message)) is None
-    return messages
 
 
 def policy_resource(
@@ -53,11 +34,12 @@ def policy_resource(
     name: str,
     props: Mapping[str, Any],
     property_dependencies: Mapping[str, list[PolicyResource]] | None = None,
+    urn: str | None = None,
 ) -> PolicyResource:
     return PolicyResource(
         resource_type,
-        _props(props),
-        urn(resource_type, name),
+        unknown_checking_proxy(deserialize_properties(dict(props))),
+        urn or f"{STACK_URN}::{resource_type}::{name}",
         name,
         _options(),
         None,
@@ -67,8 +49,68 @@ def policy_resource(
     )
 
 
+def validate_resource(
+    policy: ResourceValidationPolicy,
+    resource: PolicyResource,
+    config: Mapping[str, Any] | None = None,
+) -> list[str]:
+    args = ResourceValidationArgs(
+        resource.resource_type,
+        resource.props,
+        resource.urn,
+        resource.name,
+        resource.opts,
+        resource.provider,
+        config,
+    )
+    messages: list[str] = []
+    assert policy.validate(args, lambda message, _urn=None: messages.append(message)) is None
+    return messages
+
+
+def resource_violations(
+    policy: ResourceValidationPolicy,
+    resource_type: str,
+    props: Mapping[str, Any],
+    config: Mapping[str, Any] | None = None,
+) -> list[str]:
+    return validate_resource(policy, policy_resource(resource_type, "r", props), config)
+
+
 def stack_violations(policy: StackValidationPolicy, resources: list[PolicyResource]) -> list[str]:
     messages: list[str] = []
     args = StackValidationArgs(resources, None)
     assert policy.validate(args, lambda message, _urn=None: messages.append(message)) is None
     return messages
+
+
+def from_declared(resources: Sequence[DeclaredResource]) -> list[PolicyResource]:
+    """What the engine hands the pack for resources a mock run declared, dependencies included."""
+    converted = {
+        resource.urn: policy_resource(
+            resource.type, resource.name, resource.inputs, urn=resource.urn
+        )
+        for resource in resources
+    }
+    for resource in resources:
+        dependencies = converted[resource.urn].property_dependencies
+        for prop, urns in resource.property_dependencies.items():
+            dependencies[prop] = [converted[urn] for urn in urns if urn in converted]
+    return list(converted.values())
+
+
+def pack_violations(resources: list[PolicyResource]) -> list[str]:
+    """Every violation the whole pack reports, as 'policy: resource: message'."""
+    found = []
+    for policy in POLICIES:
+        if isinstance(policy, ResourceValidationPolicy):
+            for resource in resources:
+                found += [
+                    f"{policy.name}: {resource.name}: {message}"
+                    for message in validate_resource(policy, resource)
+                ]
+        elif isinstance(policy, StackValidationPolicy):
+            found += [
+                f"{policy.name}: {message}" for message in stack_violations(policy, resources)
+            ]
+    return found

@@ -240,3 +240,11 @@ def test_secret_data_must_come_from_another_resource() -> None:
 def test_a_secret_without_data_is_not_reported() -> None:
     empty = policy_resource(SECRET, "placeholder", {"type": "Opaque"})
     assert stack_violations(secret_data_from_pulumi_secrets, [empty]) == []
+
+
+def test_a_never_pulled_local_image_needs_no_digest_but_no_latest_either() -> None:
+    local = spark_application(image="spark-doks/trainer:e6169d0adc4a3fcb")
+    local["spec"]["imagePullPolicy"] = "Never"
+    assert resource_violations(trainer_image_by_digest, SPARK_APPLICATION, local) == []
+    local["spec"]["image"] = "spark-doks/trainer:latest"
+    assert resource_violations(no_latest_image, SPARK_APPLICATION, local)
