@@ -5,6 +5,7 @@ import re
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
 from .kubernetes import (
+    HELM_RELEASE_TYPES,
     SPARK_APPLICATION,
     SPARK_ROLES,
     container_images,
@@ -20,15 +21,22 @@ DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 # (section, resource) pairs a container must set; the memory limit stops one pod starving a node.
 REQUIRED_RESOURCES = (("requests", "cpu"), ("requests", "memory"), ("limits", "memory"))
 
+# Charts the program installs -> the values sections holding each workload's `resources`; the
+# pods of a Helm release are not Pulumi resources, so their values are where the pack sees them.
+CHART_WORKLOADS: dict[str, tuple[str, ...]] = {"spark-operator": ("controller", "webhook")}
+
+
+def _missing_resources(resources: object) -> list[str]:
+    return [
+        f"{section}.{name}"
+        for section, name in REQUIRED_RESOURCES
+        if not mapping(mapping(resources).get(section)).get(name)
+    ]
+
 
 def _validate_resources(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     for container in workload_containers(args.resource_type, args.props):
-        resources = mapping(container.get("resources"))
-        missing = [
-            f"{section}.{name}"
-            for section, name in REQUIRED_RESOURCES
-            if not mapping(resources.get(section)).get(name)
-        ]
+        missing = _missing_resources(container.get("resources"))
         if missing:
             fields = ", ".join(f"resources.{field}" for field in missing)
             report_violation(
@@ -36,6 +44,18 @@ def _validate_resources(args: ResourceValidationArgs, report_violation: ReportVi
                 "declare CPU and memory requests and a memory limit.",
                 None,
             )
+    if args.resource_type in HELM_RELEASE_TYPES:
+        chart = str(args.props.get("chart", "")).rstrip("/").rsplit("/", 1)[-1]
+        values = mapping(args.props.get("values"))
+        for workload in CHART_WORKLOADS.get(chart, ()):
+            missing = _missing_resources(dig(values, workload, "resources"))
+            if missing:
+                fields = ", ".join(f"{workload}.resources.{field}" for field in missing)
+                report_violation(
+                    f"Helm release of {chart} sets no {fields} in its values; "
+                    "declare CPU and memory requests and a memory limit.",
+                    None,
+                )
     if args.resource_type == SPARK_APPLICATION:
         # The operator turns cores into the CPU request and memory (+ overhead) into both the
         # memory request and the memory limit, so these two fields cover all three.

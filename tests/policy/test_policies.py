@@ -68,6 +68,14 @@ def spark_application(image: str = TRAINER_DIGEST, executor: Any = None) -> Any:
     }
 
 
+def operator_release(webhook_resources: Any) -> Any:
+    values = {
+        "controller": {"resources": FULL_RESOURCES},
+        "webhook": {"resources": webhook_resources},
+    }
+    return {"chart": "spark-operator", "version": "2.5.2", "values": values}
+
+
 def grafana_release(chart: str, values: Any) -> Any:
     return {"chart": chart, "version": "1.0.0", "values": values}
 
@@ -103,6 +111,12 @@ CASES: list[tuple[ResourceValidationPolicy, str, Any, Any]] = [
         SPARK_APPLICATION,
         spark_application(),
         spark_application(executor={"instances": 4, "memory": "1g"}),
+    ),
+    (
+        requests_and_limits,
+        HELM_RELEASE,
+        operator_release(FULL_RESOURCES),
+        operator_release({"requests": {"cpu": "100m", "memory": "300Mi"}}),
     ),
     (
         no_latest_image,
