@@ -181,6 +181,14 @@ def test_main_exports_the_program_outputs() -> None:
     assert recorded.of_type(APPLICATION) and recorded.of_type(CLUSTER)
 
 
+def test_main_ends_with_the_settings_message_and_no_traceback_on_bad_config() -> None:
+    mocks = PlatformMocks()
+    pulumi.runtime.set_mocks(mocks, project="spark-doks", stack="dev")
+    pulumi.runtime.set_all_config({"spark-doks:minNodes": "3", "spark-doks:maxNodes": "2"})
+    with pytest.raises(pulumi.RunError, match=r"spark-doks:maxNodes must be >= minNodes"):
+        runpy.run_path(str(REPO_ROOT / "__main__.py"))
+
+
 def test_image_is_pushed_with_short_lived_write_credentials(program: Program) -> None:
     run = program()
     (push,) = [c for c in run.of_type(CREDENTIALS) if c.inputs.get("write")]
