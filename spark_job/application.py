@@ -120,7 +120,6 @@ def spark_application(run: TrainingRun) -> dict[str, Any]:
     }
     spec: dict[str, Any] = {
         "type": "Python",
-        "pythonVersion": "3",
         "mode": "cluster",
         "image": run.image,
         "imagePullPolicy": "IfNotPresent",
