@@ -7,6 +7,7 @@ port of its analyzer gRPC server and the engine calls it. This test does the eng
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -66,3 +67,34 @@ def test_engine_request_for_a_violating_resource_gets_a_mandatory_diagnostic(
         "no-cluster-admin-admin-edit-for-service-accounts",
     }
     assert {d.enforcementLevel for d in diagnostics} == {MANDATORY}
+
+
+def test_engine_stack_request_flags_only_the_secret_with_literal_data(
+    analyzer: analyzer_pb2_grpc.AnalyzerStub,
+) -> None:
+    def resource(
+        resource_type: str, name: str, props: dict[str, Any], sources: list[str]
+    ) -> analyzer_pb2.AnalyzerResource:
+        properties = struct_pb2.Struct()
+        properties.update(props)
+        dependencies = {"stringData": analyzer_pb2.AnalyzerPropertyDependencies(urns=sources)}
+        return analyzer_pb2.AnalyzerResource(
+            type=resource_type,
+            properties=properties,
+            urn=f"urn:pulumi:dev::spark-doks::{resource_type}::{name}",
+            name=name,
+            propertyDependencies=dependencies if sources else {},
+        )
+
+    credentials_type = (
+        "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
+    )
+    credentials = resource(credentials_type, "pull", {"write": False}, [])
+    data = {"stringData": {".dockerconfigjson": "{}"}}
+    from_credentials = resource("kubernetes:core/v1:Secret", "pull", data, [credentials.urn])
+    literal = resource("kubernetes:core/v1:Secret", "typed-in", data, [])
+    request = analyzer_pb2.AnalyzeStackRequest(resources=[credentials, from_credentials, literal])
+    diagnostics = analyzer.AnalyzeStack(request).diagnostics
+    assert [(d.policyName, d.urn) for d in diagnostics] == [
+        ("secret-data-from-pulumi-secrets", literal.urn)
+    ]
