@@ -234,6 +234,18 @@ CREDENTIAL_SHAPES = re.compile(
 )
 
 
+@pytest.mark.parametrize(
+    "leaked",
+    [
+        "dop_v1_" + "0123456789abcdef" * 4,
+        "pul-" + "0123456789abcdef" * 2,
+        "DO" + "00ABCDEFGHIJKLMNOPQR",
+    ],
+)
+def test_the_credential_scan_recognises_real_token_shapes(leaked: str) -> None:
+    assert CREDENTIAL_SHAPES.search(f"  DIGITALOCEAN_TOKEN: {leaked}\n") is not None
+
+
 @pytest.mark.parametrize("path", [*workflow_files(), SETUP_ACTION], ids=lambda path: path.name)
 def test_no_secret_is_written_into_workflow_files_or_shown_in_logs(path: Path) -> None:
     text = path.read_text()
