@@ -157,7 +157,7 @@ def test_every_pulumi_command_enforces_the_policy_pack() -> None:
     policy_dir = REPO_ROOT / "policy"
     assert (policy_dir / "PulumiPolicy.yaml").is_file()
     commands = [step for _, _, _, job in pulumi_jobs() for step in pulumi_steps(job)]
-    assert len(commands) == 3
+    assert len(commands) == 4
     for step in commands:
         assert step["uses"] == PULUMI_ACTION
         assert (REPO_ROOT / step["with"]["policyPacks"]).resolve() == policy_dir
@@ -182,6 +182,17 @@ def test_prod_is_updated_only_by_manual_dispatch_behind_an_environment() -> None
     # Required reviewers are a property of this environment, set in the repository settings.
     assert job["environment"] == "production"
     assert job["if"] == "github.ref == 'refs/heads/main'"
+
+
+def test_prod_reviewers_see_a_preview_before_they_approve() -> None:
+    jobs = load(WORKFLOWS_DIR / "deploy-prod.yml")["jobs"]
+    up = next(job for job in jobs.values() if stacks_run_by(job, "up") == {"prod"})
+    preview = jobs[up["needs"]]
+    assert stacks_run_by(preview, "preview") == {"prod"}
+    assert "environment" not in preview
+    (step,) = pulumi_steps(preview)
+    assert step["with"]["comment-on-summary"] is True
+    assert step["with"]["policyPacks"] == "policy"
 
 
 def test_workflows_grant_the_token_read_only_contents_by_default() -> None:
