@@ -24,7 +24,7 @@ case "$backend_url" in
       missing "secrets SPACES_ACCESS_KEY_ID / SPACES_SECRET_ACCESS_KEY are empty: add the Spaces access key pair as repository secrets"
     fi
     if [[ "$backend_url" != *"endpoint="* ]]; then
-      missing "variable PULUMI_BACKEND_URL has no endpoint= parameter, so state would go to AWS S3: use s3://BUCKET?endpoint=REGION.digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true"
+      missing "variable PULUMI_BACKEND_URL has no endpoint= parameter, so state would go to AWS S3: use s3://BUCKET?endpoint=REGION.digitaloceanspaces.com&region=REGION&s3ForcePathStyle=true"
     fi
     ;;
   "" | https://*)

@@ -7,7 +7,9 @@ import pytest
 from tests.support import REPO_ROOT
 
 SCRIPT = REPO_ROOT / ".github" / "scripts" / "check-pulumi-env.sh"
-SPACES_URL = "s3://spark-doks-state?endpoint=sfo3.digitaloceanspaces.com&region=us-east-1&s3ForcePathStyle=true"
+SPACES_URL = (
+    "s3://spark-doks-state?endpoint=sfo3.digitaloceanspaces.com&region=sfo3&s3ForcePathStyle=true"
+)
 SPACES_SETUP = {
     "PULUMI_BACKEND_URL": SPACES_URL,
     "PULUMI_CONFIG_PASSPHRASE": "passphrase-value-1",
