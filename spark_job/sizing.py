@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 # DOKS reserves part of every node for the kubelet and the OS; these are the allocatable amounts
 # DigitalOcean documents for Kubernetes worker nodes (checked 2026-11), per droplet size slug.
-# Verify on a live cluster with: kubectl get nodes -o custom-columns=NAME:.metadata.name,CPU:.status.allocatable.cpu,MEM:.status.allocatable.memory
+# Verify on a live cluster with:
+#   kubectl get nodes -o custom-columns=CPU:.status.allocatable.cpu,MEM:.status.allocatable.memory
 
 
 @dataclass(frozen=True)
@@ -57,16 +58,20 @@ _MIB_PER_UNIT = {"k": 1 / 1024, "m": 1, "": 1, "g": 1024, "t": 1024 * 1024}
 
 
 def parse_spark_memory_mib(memory: str) -> int:
-    """MiB in a Spark memory string such as ``512m`` or ``2g`` (no suffix means MiB, as in Spark)."""
+    """MiB in a Spark memory string such as ``512m`` or ``2g`` (no suffix means MiB, as Spark)."""
     match = _SPARK_MEMORY.match(memory.strip())
     if match is None:
-        raise ValueError(f"{memory!r} is not a Spark memory size; use a number with k, m, g or t, e.g. 1g")
+        raise ValueError(
+            f"{memory!r} is not a Spark memory size; use a number with k, m, g or t, e.g. 1g"
+        )
     amount, unit = match.groups()
     return math.ceil(int(amount) * _MIB_PER_UNIT[unit.lower()])
 
 
 def memory_overhead_mib(memory: str) -> int:
-    return max(MIN_MEMORY_OVERHEAD_MIB, math.ceil(parse_spark_memory_mib(memory) * MEMORY_OVERHEAD_FACTOR))
+    return max(
+        MIN_MEMORY_OVERHEAD_MIB, math.ceil(parse_spark_memory_mib(memory) * MEMORY_OVERHEAD_FACTOR)
+    )
 
 
 def pod_memory_mib(memory: str) -> int:
@@ -100,7 +105,9 @@ def pods_per_node(size: NodeSize, pod: PodRequest) -> int:
     )
 
 
-def nodes_needed(size: NodeSize, executor_instances: int, executor_cores: int, executor_memory: str) -> int:
+def nodes_needed(
+    size: NodeSize, executor_instances: int, executor_cores: int, executor_memory: str
+) -> int:
     """Nodes that hold the driver and every executor of one run, packed first-fit.
 
     The driver takes a slot on the first node; executors fill the remaining room of each node

@@ -4,7 +4,8 @@ from spark_job.sizing import NODE_SIZES, nodes_needed, parse_spark_memory_mib, p
 
 
 @pytest.mark.parametrize(
-    ("memory", "mib"), [("512m", 512), ("1g", 1024), ("2G", 2048), ("1536", 1536), ("1048576k", 1024)]
+    ("memory", "mib"),
+    [("512m", 512), ("1g", 1024), ("2G", 2048), ("1536", 1536), ("1048576k", 1024)],
 )
 def test_parses_spark_memory_notation(memory: str, mib: int) -> None:
     assert parse_spark_memory_mib(memory) == mib
@@ -12,7 +13,7 @@ def test_parses_spark_memory_notation(memory: str, mib: int) -> None:
 
 @pytest.mark.parametrize("memory", ["", "1gb", "-1g", "one"])
 def test_rejects_what_spark_would_not_accept(memory: str) -> None:
-    with pytest.raises(ValueError, match="e.g. 1g"):
+    with pytest.raises(ValueError, match=r"e\.g\. 1g"):
         parse_spark_memory_mib(memory)
 
 
