@@ -26,6 +26,6 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy infra spark_job monitoring
 
-## Every Kubernetes object the dev and local stacks would apply, rendered under mocks to rendered/.
+## Every Kubernetes object the dev, local and prod stacks would apply, rendered under mocks to rendered/.
 render: $(STAMP)
-	$(PYTHON) -m infra.render --output rendered dev local
+	$(PYTHON) -m infra.render --output rendered dev local prod
