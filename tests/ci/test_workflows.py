@@ -99,11 +99,8 @@ def check_schema(schema: str, path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_there_are_preview_and_deploy_workflows() -> None:
-    assert {path.name for path in workflow_files()} == {
-        "preview.yml",
-        "deploy-dev.yml",
-        "deploy-prod.yml",
-    }
+    names = {path.name for path in workflow_files()}
+    assert names >= {"preview.yml", "deploy-dev.yml", "deploy-prod.yml"}
 
 
 @pytest.mark.parametrize("path", workflow_files(), ids=lambda path: path.name)
