@@ -52,6 +52,6 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 checkov: $(CHECKOV_STAMP) render
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
-## Every Kubernetes object the dev and local stacks would apply, rendered under mocks to rendered/.
+## Every Kubernetes object the dev, local and prod stacks would apply, rendered under mocks to rendered/.
 render: $(STAMP)
-	$(PYTHON) -m infra.render --output rendered dev local
+	$(PYTHON) -m infra.render --output rendered dev local prod

@@ -19,7 +19,7 @@ Program = Callable[..., OfflineRun]
 
 # A minor DOKS offers (1.33 to 1.35 at the time of writing) and kubernetes-validate ships.
 KUBERNETES_VERSION = "1.34.0"
-STACKS = ("dev", "local")
+STACKS = ("dev", "local", "prod")
 
 
 @pytest.fixture(scope="module")
