@@ -1,4 +1,4 @@
-"""The real program, run under mocks with the dev and local stack files, passes the whole pack."""
+"""The real program, run under mocks with each stack file, passes the whole pack."""
 
 import dataclasses
 
@@ -9,6 +9,7 @@ from spark_doks_policy.kubernetes import ROLE_BINDING, SECRET, SPARK_APPLICATION
 from infra.offline import DeclaredResource, OfflineRun, run_offline
 from infra.render import stack_config
 from tests.policy.harness import from_declared, pack_violations
+from tests.support import REPO_ROOT
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -18,10 +19,11 @@ SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
 GOVERNED_TYPES = {
     "dev": {ROLE_BINDING, SPARK_APPLICATION, SECRET, DOKS_CLUSTER, REGISTRY_CREDENTIALS},
     "local": {ROLE_BINDING, SPARK_APPLICATION},
+    "prod": {ROLE_BINDING, SPARK_APPLICATION, SECRET, DOKS_CLUSTER, REGISTRY_CREDENTIALS},
 }
 
 
-@pytest.fixture(scope="module", params=["dev", "local"])
+@pytest.fixture(scope="module", params=sorted(GOVERNED_TYPES))
 def run(request: pytest.FixtureRequest) -> OfflineRun:
     stack: str = request.param
     return run_offline(stack_config(stack), stack)
@@ -71,3 +73,8 @@ def test_local_stack_never_pulls_its_unregistered_image(run: OfflineRun) -> None
     spec = run.one(SPARK_APPLICATION).inputs["spec"]
     expected = "Never" if run.stack == "local" else "IfNotPresent"
     assert spec["imagePullPolicy"] == expected
+
+
+def test_every_stack_file_is_checked_against_the_pack() -> None:
+    stacks = {path.name.split(".")[1] for path in REPO_ROOT.glob("Pulumi.*.yaml")}
+    assert stacks == set(GOVERNED_TYPES)
