@@ -1,5 +1,6 @@
 """The Pulumi program under mocks: what it declares, how it is wired, what it exports."""
 
+import runpy
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from infra.offline import DeclaredResource, OfflineRun, PlatformMocks, RecordingMonitor
 from infra.settings import SettingsError
 from monitoring.spark_metrics import spark_metrics_conf
+from tests.support import REPO_ROOT
 
 Program = Callable[..., OfflineRun]
 
@@ -163,6 +165,37 @@ def test_image_is_tagged_by_build_context_content(program: Program) -> None:
     assert len(tag) == 16 and tag != "latest"
     # Baking the sample in or not is part of the build, so it is part of the tag.
     assert program(inputPath="s3a://b/d.parquet").one(IMAGE).inputs["imageName"] != first
+
+
+def test_sample_data_is_baked_in_only_without_an_input_path(program: Program) -> None:
+    baked = program().one(IMAGE).inputs["build"]["args"]["SAMPLE_ROWS"]
+    assert int(baked) > 0
+    given = program(inputPath="s3a://b/d.parquet").one(IMAGE).inputs["build"]["args"]
+    assert given["SAMPLE_ROWS"] == "0"
+
+
+def test_main_exports_the_program_outputs() -> None:
+    recorded = OfflineRun(stack="dev")
+    mocks = PlatformMocks()
+    pulumi.runtime.set_mocks(
+        mocks, project="spark-doks", stack="dev", monitor=RecordingMonitor(mocks, recorded)
+    )
+    pulumi.runtime.set_all_config({})
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def run_main() -> None:
+        runpy.run_path(str(REPO_ROOT / "__main__.py"))
+
+    run_main()
+    assert recorded.of_type(APPLICATION) and recorded.of_type(CLUSTER)
+
+
+def test_main_ends_with_the_settings_message_and_no_traceback_on_bad_config() -> None:
+    mocks = PlatformMocks()
+    pulumi.runtime.set_mocks(mocks, project="spark-doks", stack="dev")
+    pulumi.runtime.set_all_config({"spark-doks:minNodes": "3", "spark-doks:maxNodes": "2"})
+    with pytest.raises(pulumi.RunError, match=r"spark-doks:maxNodes must be >= minNodes"):
+        runpy.run_path(str(REPO_ROOT / "__main__.py"))
 
 
 def test_image_is_pushed_with_short_lived_write_credentials(program: Program) -> None:
