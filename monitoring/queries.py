@@ -66,7 +66,8 @@ _OF_APPLICATION = (
     " * on (instance) group_left (application_id) group by (instance, application_id) "
     f'(metrics_executor_totalCores{{executor_id="driver", {APP}}})'
 )
-# Executors that run tasks: in cluster mode the driver row has no task slots.
+# Executors that run tasks. In cluster mode the driver row has no task slots, yet reports task
+# and GC time of its own (seen in a local-cluster run), which would skew task and GC panels.
 _TASK_EXECUTORS = f"on (application_id, executor_id) metrics_executor_maxTasks{{{APP}}} > 0"
 
 
@@ -76,6 +77,11 @@ def _driver(metric: str) -> str:
 
 def _per_executor(metric: str) -> str:
     return f"sum by (application_id, executor_id) ({metric}{{{APP}}})"
+
+
+def _task_executors(metric: str) -> str:
+    """`metric` of the executors with task slots only."""
+    return f"{metric}{{{APP}}} and {_TASK_EXECUTORS}"
 
 
 _PER_EXECUTOR = "executor {{executor_id}}"
@@ -120,9 +126,10 @@ CATALOGUE: tuple[Query, ...] = (
         Source.SPARK_EXECUTORS,
         (
             Target(
-                f"{_per_executor('metrics_executor_completedTasks_total')} / on (application_id) "
-                f"group_left () sum by (application_id) "
-                f"(metrics_executor_completedTasks_total{{{APP}}})",
+                "sum by (application_id, executor_id) "
+                f"({_task_executors('metrics_executor_completedTasks_total')}) / "
+                "on (application_id) group_left () sum by (application_id) "
+                f"({_task_executors('metrics_executor_completedTasks_total')})",
                 _PER_EXECUTOR,
             ),
         ),
@@ -136,7 +143,8 @@ CATALOGUE: tuple[Query, ...] = (
         (
             Target(
                 "sum by (application_id, executor_id) "
-                f"(rate(metrics_executor_completedTasks_total{{{APP}}}[{RATE}]))",
+                f"(rate(metrics_executor_completedTasks_total{{{APP}}}[{RATE}]) "
+                f"and {_TASK_EXECUTORS})",
                 _PER_EXECUTOR,
             ),
         ),
@@ -149,9 +157,10 @@ CATALOGUE: tuple[Query, ...] = (
         Source.SPARK_EXECUTORS,
         (
             Target(
-                "max by (application_id) (metrics_executor_totalDuration_seconds_total"
-                f"{{{APP}}} and {_TASK_EXECUTORS}) / avg by (application_id) "
-                f"(metrics_executor_totalDuration_seconds_total{{{APP}}} and {_TASK_EXECUTORS})",
+                "max by (application_id) "
+                f"({_task_executors('metrics_executor_totalDuration_seconds_total')}) / "
+                "avg by (application_id) "
+                f"({_task_executors('metrics_executor_totalDuration_seconds_total')})",
                 "busiest / mean",
             ),
         ),
@@ -162,7 +171,13 @@ CATALOGUE: tuple[Query, ...] = (
         "Cumulative time spent running tasks.",
         SECONDS,
         Source.SPARK_EXECUTORS,
-        (Target(_per_executor("metrics_executor_totalDuration_seconds_total"), _PER_EXECUTOR),),
+        (
+            Target(
+                "sum by (application_id, executor_id) "
+                f"({_task_executors('metrics_executor_totalDuration_seconds_total')})",
+                _PER_EXECUTOR,
+            ),
+        ),
     ),
     Query(
         "gc_time",
@@ -170,7 +185,13 @@ CATALOGUE: tuple[Query, ...] = (
         "Cumulative JVM garbage-collection time during tasks.",
         SECONDS,
         Source.SPARK_EXECUTORS,
-        (Target(_per_executor("metrics_executor_totalGCTime_seconds_total"), _PER_EXECUTOR),),
+        (
+            Target(
+                "sum by (application_id, executor_id) "
+                f"({_task_executors('metrics_executor_totalGCTime_seconds_total')})",
+                _PER_EXECUTOR,
+            ),
+        ),
     ),
     Query(
         "gc_share",
@@ -180,9 +201,10 @@ CATALOGUE: tuple[Query, ...] = (
         Source.SPARK_EXECUTORS,
         (
             Target(
-                f"sum by (application_id) (metrics_executor_totalGCTime_seconds_total{{{APP}}}) / "
                 "sum by (application_id) "
-                f"(metrics_executor_totalDuration_seconds_total{{{APP}}})",
+                f"({_task_executors('metrics_executor_totalGCTime_seconds_total')}) / "
+                "sum by (application_id) "
+                f"({_task_executors('metrics_executor_totalDuration_seconds_total')})",
                 "GC / task time",
             ),
         ),

@@ -119,6 +119,7 @@ def test_gc_share_alert_fires_above_ten_percent_only(tmp_path: Path) -> None:
                 "series": f"metrics_executor_totalDuration_seconds_total{{{labels}}}",
                 "values": "0+10x40",
             },
+            {"series": f"metrics_executor_maxTasks{{{labels}}}", "values": "1x40"},
         ]
 
     fired = [
