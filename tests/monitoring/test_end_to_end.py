@@ -22,6 +22,10 @@ from tests.support import require_tool
 pytestmark = pytest.mark.slow
 
 ROWS = 5_000
+# Two executors besides the driver, as on a cluster: the driver row has no task slots there.
+MASTER = "local-cluster[2,1,1024]"
+EXECUTOR_IDS = {"0", "1"}
+MEMORY_PER_EXECUTOR = {"peak_jvm_heap", "storage_memory"}
 # Short on purpose (see docs/decisions.md): the run lasts tens of seconds.
 SCRAPE_INTERVAL = "1s"
 
@@ -32,7 +36,7 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObservedRun]:
     require_tool("prometheus-pushgateway")
     workdir = tmp_path_factory.mktemp("end-to-end")
     data = generate_data(workdir, ROWS)
-    with observed_training_run(workdir, data, SCRAPE_INTERVAL) as run:
+    with observed_training_run(workdir, data, SCRAPE_INTERVAL, ("--master", MASTER)) as run:
         yield run
 
 
@@ -56,6 +60,22 @@ def test_every_spark_query_returns_data_for_the_application(
     )
     assert series, f"{name}: no series for {observed.application_id}: {expr}"
     assert {item.labels.get("application_id") for item in series} == {observed.application_id}
+    executors = {item.labels["executor_id"] for item in series if "executor_id" in item.labels}
+    if executors:
+        # Memory panels show the driver too; task panels only executors that run tasks.
+        with_driver = name in MEMORY_PER_EXECUTOR
+        assert executors == (EXECUTOR_IDS | {"driver"} if with_driver else EXECUTOR_IDS)
+
+
+def test_executors_alive_counts_the_executors_with_task_slots(observed: ObservedRun) -> None:
+    assert observed.prometheus is not None
+    (query,) = [query for query in spark_queries() if query.name == "executors_alive"]
+    time_range = application_time_range(observed.prometheus, observed.application_id)
+    expr = render(query.targets[0].expr, application_id=re.escape(observed.application_id))
+    (series,) = prometheus_api.query_range(
+        observed.prometheus, expr, time_range.start, time_range.end, time_range.step
+    )
+    assert max(value for _, value in series.points) == len(EXECUTOR_IDS)
 
 
 def test_pushed_results_are_scraped_with_the_application_id(observed: ObservedRun) -> None:
