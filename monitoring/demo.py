@@ -7,7 +7,6 @@ final scrape, writes the report PNG and prints the run's results. Stops everythi
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -67,7 +66,6 @@ def _python_module(module: str, arguments: list[str], log: Path) -> str:
 
 def generate_data(workdir: Path, rows: int) -> Path:
     data = workdir / "data"
-    shutil.rmtree(data, ignore_errors=True)
     arguments = ["--rows", str(rows), "--output", str(data)]
     _python_module("spark_job.datagen", arguments, workdir / "datagen.log")
     return data
@@ -110,8 +108,8 @@ def observed_training_run(
             )
             prometheus = services.enter_context(local_stack.prometheus(config))
         conf = {**spark_metrics_conf(), "spark.ui.port": str(ui_port)}
+        # The trainer replaces the folder atomically; a failed run keeps the previous result.
         output = workdir / "model"
-        shutil.rmtree(output, ignore_errors=True)
         arguments = ["--input", str(data), "--output", str(output), *trainer_args]
         for key, value in conf.items():
             arguments += ["--conf", f"{key}={value}"]
