@@ -91,8 +91,8 @@ def wait_for_job(
                     name_part in job["name"] for job in get_json(f"{base}/{application['id']}/jobs")
                 ):
                     return
-        except OSError:
-            pass  # the UI is not up yet
+        except (OSError, ValueError):
+            pass  # the UI is not up yet, or answers "Spark is starting up" in plain text
         time.sleep(0.2)
     raise AssertionError(f"no job named like {name_part!r} within {timeout} s")
 
