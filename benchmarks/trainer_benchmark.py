@@ -147,7 +147,10 @@ def main() -> int:
     baseline_total = median("baseline", "total_seconds")
     sklearn_fit = median("scikit-learn", "fit_seconds")
     print(f"{args.rows:,} rows, depth {args.max_depth}, median of {args.runs} runs each\n")
-    print("| variant | end to end (s) | fit (s) | accuracy | end to end / baseline | fit / scikit-learn |")
+    print(
+        "| variant | end to end (s) | fit (s) | accuracy "
+        "| end to end / baseline | fit / scikit-learn |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for name in variants:
         total, fit = median(name, "total_seconds"), median(name, "fit_seconds")
