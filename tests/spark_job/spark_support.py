@@ -91,8 +91,8 @@ def wait_for_job(
                     name_part in job["name"] for job in get_json(f"{base}/{application['id']}/jobs")
                 ):
                     return
-        except OSError:
-            pass  # the UI is not up yet
+        except (OSError, ValueError):
+            pass  # the UI is not up yet, or answers "Spark is starting up" in plain text
         time.sleep(0.2)
     raise AssertionError(f"no job named like {name_part!r} within {timeout} s")
 
@@ -183,7 +183,9 @@ class StandaloneCluster:
     def kill_worker(self, index: int) -> None:
         """SIGKILL a worker and the executor it launched, as a lost node would."""
         worker = self.workers[index]
-        for executor in child_pids(worker.pid):
+        executors = child_pids(worker.pid)
+        assert executors, "the worker runs no executor to lose"
+        for executor in executors:
             os.kill(executor, signal.SIGKILL)
         worker.kill()
         worker.wait()
@@ -199,6 +201,7 @@ class StandaloneCluster:
 
 @contextmanager
 def standalone_cluster(workdir: Path, workers: int = 2) -> Iterator[StandaloneCluster]:
+    workdir.mkdir(parents=True, exist_ok=True)
     cluster = StandaloneCluster(workdir, workers)
     try:
         cluster.start()
