@@ -3,7 +3,7 @@ VENV ?= venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-quick lint
+.PHONY: venv test test-quick lint render
 
 venv: $(STAMP)
 
@@ -25,3 +25,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy infra spark_job monitoring
+
+## Every Kubernetes object the dev and local stacks would apply, rendered under mocks to rendered/.
+render: $(STAMP)
+	$(PYTHON) -m infra.render --output rendered dev local

@@ -1,0 +1,176 @@
+"""Run the Pulumi program without a cloud: Pulumi's mocks stand in for every provider.
+
+Used by `make render` and the tests. Each declared resource is recorded with its inputs, parent,
+provider and dependencies, so wiring can be checked and Kubernetes objects written out.
+"""
+
+import asyncio
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import SETTINGS
+
+from infra.settings import PROJECT
+
+DOCKER_CREDENTIALS = (
+    "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
+)
+MOCK_KUBERNETES_VERSION = "1.34.1-do.0"
+MOCK_REGISTRY_ENDPOINT = "registry.digitalocean.com"
+
+
+@dataclass
+class DeclaredResource:
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    state: dict[str, Any]
+    parent: str
+    provider: str
+    dependencies: list[str]
+    delete_before_replace: bool
+    replace_on_changes: list[str]
+
+
+@dataclass
+class OfflineRun:
+    stack: str
+    resources: list[DeclaredResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+
+    def of_type(self, type_: str) -> list[DeclaredResource]:
+        return [resource for resource in self.resources if resource.type == type_]
+
+    def one(self, type_: str) -> DeclaredResource:
+        (resource,) = self.of_type(type_)
+        return resource
+
+    def by_urn(self, urn: str) -> DeclaredResource:
+        return next(resource for resource in self.resources if resource.urn == urn)
+
+
+def _docker_config(server: str, user: str) -> str:
+    auth = base64.b64encode(f"{user}:mock-password".encode()).decode()
+    return json.dumps({"auths": {server: {"auth": auth}}})
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Provider stand-ins returning state in the providers' camelCase keys."""
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        state: dict[str, Any] = dict(inputs)
+        if args.typ == "digitalocean:index/kubernetesCluster:KubernetesCluster":
+            state.update(
+                urn=f"do:kubernetes:{args.name}",
+                endpoint=f"https://{args.name}.k8s.ondigitalocean.com",
+                status="running",
+            )
+            return f"{args.name}-cluster-id", state
+        if args.typ == "digitalocean:index/containerRegistry:ContainerRegistry":
+            state.update(
+                endpoint=f"{MOCK_REGISTRY_ENDPOINT}/{inputs['name']}",
+                serverUrl=MOCK_REGISTRY_ENDPOINT,
+            )
+            return inputs["name"], state
+        if args.typ == DOCKER_CREDENTIALS:
+            user = "push-user" if inputs.get("write") else "pull-user"
+            state["dockerCredentials"] = _docker_config(MOCK_REGISTRY_ENDPOINT, user)
+            return f"{args.name}-id", state
+        if args.typ == "docker:index/image:Image":
+            name = str(inputs["imageName"])
+            repository = name.rsplit(":", 1)[0]
+            digest = hashlib.sha256(name.encode()).hexdigest()
+            state["repoDigest"] = "" if inputs.get("skipPush") else f"{repository}@sha256:{digest}"
+            return name, state
+        if args.typ == "kubernetes:helm.sh/v3:Release":
+            state["status"] = {"name": inputs.get("name"), "status": "deployed"}
+            return f"{inputs.get('namespace')}/{inputs.get('name')}", state
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        if args.token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
+            prefix = args.args.get("versionPrefix") or ""
+            latest = MOCK_KUBERNETES_VERSION if not prefix else f"{prefix.rstrip('.')}.9-do.0"
+            return {"latestVersion": latest, "validVersions": [latest]}
+        if args.token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
+            name = args.args["name"]
+            return {
+                "name": name,
+                "id": f"{name}-cluster-id",
+                "kubeConfigs": [
+                    {
+                        "rawConfig": f"apiVersion: v1\nkind: Config\n# fresh token for {name}\n",
+                        "token": "mock-fresh-token",
+                        "host": f"https://{name}.k8s.ondigitalocean.com",
+                    }
+                ],
+            }
+        raise NotImplementedError(f"no mock for invoke {args.token}")
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock monitor, also keeping what the mocks are not told: parents and dependencies."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, run: OfflineRun) -> None:
+        super().__init__(mocks)
+        self.run = run
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            registration = self.resources.get(response.urn)
+            self.run.resources.append(
+                DeclaredResource(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+                    state=dict(registration.state) if registration is not None else {},
+                    parent=request.parent,
+                    provider=request.provider,
+                    dependencies=list(request.dependencies),
+                    delete_before_replace=request.deleteBeforeReplace,
+                    replace_on_changes=list(request.replaceOnChanges),
+                )
+            )
+        return response
+
+
+def run_offline(config: dict[str, str], stack: str) -> OfflineRun:
+    """Run the program for ``stack`` with the given ``spark-doks:`` config under mocks.
+
+    Raises SettingsError (before any resource is declared) for invalid config.
+    """
+    from infra import program  # after set_mocks, as Pulumi requires
+
+    run = OfflineRun(stack=stack)
+    mocks = PlatformMocks()
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
+    )
+    pulumi.runtime.set_all_config({f"{PROJECT}:{key}": value for key, value in config.items()})
+
+    async def resolve(outputs: dict[str, pulumi.Input[Any]]) -> None:
+        for name, value in outputs.items():
+            output = pulumi.Output.from_input(value)
+            run.outputs[name] = await output.future()
+            if await output.is_secret():
+                run.secret_outputs.add(name)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def declare() -> pulumi.Output[None]:
+        return pulumi.Output.from_input(asyncio.ensure_future(resolve(program.run())))
+
+    declare()
+    SETTINGS.outputs.clear()
+    return run

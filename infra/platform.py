@@ -1,0 +1,170 @@
+"""Composes the components of one stack into the training platform and names its outputs."""
+
+from typing import Any
+
+import pulumi
+
+from infra.cluster import Cluster, ClusterArgs
+from infra.image import REPOSITORY, TrainerImage, TrainerImageArgs, sample_rows
+from infra.registry import Registry, RegistryArgs
+from infra.settings import PROJECT, Settings
+from infra.spark import JobNamespace, JobNamespaceArgs, SparkOperator, TrainingJob
+from monitoring.spark_metrics import spark_metrics_conf
+from spark_job.application import TrainingRun, run_name, spark_application
+
+LOCAL_REPOSITORY = f"{PROJECT}/{REPOSITORY}"
+
+
+def spark_conf() -> dict[str, str]:
+    """Spark conf of every run: both Prometheus endpoints (monitoring/spark_metrics.py)."""
+    return spark_metrics_conf()
+
+
+def training_manifest(
+    settings: Settings,
+    image: str,
+    namespace: str,
+    service_account: str,
+    pull_secret: str | None,
+    trainer_args: list[str],
+) -> dict[str, Any]:
+    """The SparkApplication for this stack's settings, named after what defines the run."""
+    conf = spark_conf()
+    job = {
+        "executor_instances": settings.executor_instances,
+        "executor_cores": settings.executor_cores,
+        "executor_memory": settings.executor_memory,
+        "driver_memory": settings.driver_memory,
+        "input_path": settings.input_path,
+        "data_fraction": settings.data_fraction,
+        "max_depth": settings.max_depth,
+        "spark_conf": conf,
+        "trainer_args": trainer_args,
+    }
+    return spark_application(
+        TrainingRun(
+            name=run_name(image, job),
+            namespace=namespace,
+            image=image,
+            service_account=service_account,
+            image_pull_secret=pull_secret,
+            executor_instances=settings.executor_instances,
+            executor_cores=settings.executor_cores,
+            executor_memory=settings.executor_memory,
+            driver_memory=settings.driver_memory,
+            input_path=settings.input_path,
+            data_fraction=settings.data_fraction,
+            max_depth=settings.max_depth,
+            spark_conf=conf,
+            trainer_args=tuple(trainer_args),
+        )
+    )
+
+
+def follow_commands(namespace: str, application: str, kubeconfig_hint: str) -> str:
+    return "\n".join(
+        [
+            kubeconfig_hint,
+            f"kubectl -n {namespace} get sparkapplication {application} -w",
+            f"kubectl -n {namespace} get pods -l sparkoperator.k8s.io/app-name={application} -w",
+            f"kubectl -n {namespace} logs -f {application}-driver",
+            f"kubectl -n {namespace} describe sparkapplication {application}",
+        ]
+    )
+
+
+def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any]]:
+    """Declare every resource of the stack; returns the stack outputs by name."""
+    outputs: dict[str, pulumi.Input[Any]] = {}
+    build_args = {"SAMPLE_ROWS": str(sample_rows(settings.input_path))}
+    kubernetes_opts: pulumi.ResourceOptions | None = None
+    pull_docker_config: pulumi.Output[str] | None = None
+
+    if settings.on_digitalocean:
+        name = f"{PROJECT}-{stack}"
+        cluster = Cluster(
+            name,
+            ClusterArgs(
+                name=name,
+                region=settings.region,
+                version_prefix=settings.kubernetes_version,
+                node_size=settings.node_size,
+                min_nodes=settings.min_nodes,
+                max_nodes=settings.max_nodes,
+                ha_control_plane=settings.ha_control_plane,
+                tags=[PROJECT, f"{PROJECT}-{stack}"],
+            ),
+        )
+        registry = Registry(
+            name, RegistryArgs(name=name, subscription_tier=settings.registry_tier.value)
+        )
+        image = TrainerImage(
+            "trainer",
+            TrainerImageArgs(
+                repository=pulumi.Output.concat(registry.endpoint, "/", REPOSITORY),
+                build_args=build_args,
+                login=registry.push_login,
+            ),
+        )
+        kubernetes_opts = pulumi.ResourceOptions(providers=[cluster.provider])
+        pull_docker_config = registry.pull_docker_config
+        kubeconfig_hint = (
+            f"pulumi stack output kubeconfig --show-secrets > kubeconfig-{stack}.yaml && "
+            f"export KUBECONFIG=$PWD/kubeconfig-{stack}.yaml"
+        )
+        outputs.update(
+            clusterName=cluster.name,
+            clusterId=cluster.id,
+            kubeconfig=cluster.kubeconfig,
+            registryEndpoint=registry.endpoint,
+        )
+    else:
+        # The local target uses the current kube context and an image loaded into that cluster.
+        image = TrainerImage(
+            "trainer", TrainerImageArgs(repository=LOCAL_REPOSITORY, build_args=build_args)
+        )
+        kubeconfig_hint = "kubectl config current-context  # the cluster of the local stack"
+
+    job_namespace = JobNamespace(
+        "jobs",
+        JobNamespaceArgs(namespace=settings.job_namespace, pull_docker_config=pull_docker_config),
+        opts=kubernetes_opts,
+    )
+    operator = SparkOperator("spark-operator", job_namespace, opts=kubernetes_opts)
+
+    # Observability seam: the monitoring helper declares its `Observability` component here
+    # (Prometheus, Grafana and Pushgateway Helm releases, with `kubernetes_opts`), appends
+    # ("--pushgateway", <url>) to `trainer_args` and its releases to `run_dependencies`.
+    trainer_args: list[str] = []
+    run_dependencies: list[pulumi.Resource] = [
+        operator.release,
+        job_namespace.service_account,
+        job_namespace.role,
+        job_namespace.role_binding,
+    ]
+    if job_namespace.pull_secret is not None:
+        run_dependencies.append(job_namespace.pull_secret)
+
+    manifest = pulumi.Output.all(
+        image.reference, job_namespace.name, job_namespace.service_account_name
+    ).apply(
+        lambda values: training_manifest(
+            settings,
+            image=values[0],
+            namespace=values[1],
+            service_account=values[2],
+            pull_secret=job_namespace.pull_secret_name,
+            trainer_args=trainer_args,
+        )
+    )
+    training = TrainingJob("train", manifest, run_dependencies, opts=kubernetes_opts)
+
+    outputs.update(
+        image=image.reference,
+        sparkApplicationName=training.name,
+        jobNamespace=job_namespace.name,
+        followCommands=pulumi.Output.all(job_namespace.name, training.name).apply(
+            lambda values: follow_commands(values[0], values[1], kubeconfig_hint)
+        ),
+    )
+    return outputs

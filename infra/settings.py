@@ -1,0 +1,248 @@
+"""Typed, validated stack configuration of the spark-doks project.
+
+Every key is flat (``pulumi config set spark-doks:KEY VALUE``). ``load_settings`` checks all of
+them before any resource is declared and reports every bad key at once, each with its fix.
+"""
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from spark_job import sizing
+
+PROJECT = "spark-doks"
+
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_REGION = re.compile(r"^[a-z]{3}\d$")
+
+
+class Target(StrEnum):
+    DIGITALOCEAN = "digitalocean"
+    LOCAL = "local"
+
+
+class RegistryTier(StrEnum):
+    STARTER = "starter"
+    BASIC = "basic"
+    PROFESSIONAL = "professional"
+
+
+def _spark_memory(value: str) -> str:
+    try:
+        sizing.parse_spark_memory_mib(value)
+    except ValueError:
+        raise ValueError(
+            f"must be a Spark memory size: a number with k, m, g or t, e.g. 1g (got {value!r})"
+        ) from None
+    return value
+
+
+SparkMemory = Annotated[str, AfterValidator(_spark_memory)]
+
+
+class SettingsError(ValueError):
+    """Invalid stack config: one line per bad key, each naming the key and the fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid stack config:\n  " + "\n  ".join(problems))
+
+
+class Settings(BaseModel):
+    """The stack config of one environment. Field order matters: cross-key checks see only the
+    keys declared above them (pydantic passes those in ``info.data``)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        extra="forbid",
+    )
+
+    target: Target = Target.DIGITALOCEAN
+    region: str = "sfo2"
+    kubernetes_version: str = ""
+    ha_control_plane: bool = False
+    registry_tier: RegistryTier = RegistryTier.BASIC
+    node_size: str = "s-2vcpu-4gb"
+    min_nodes: int = Field(default=2, ge=1)
+    max_nodes: int = Field(default=10, ge=1)
+    job_namespace: str = "spark-jobs"
+    executor_cores: int = Field(default=1, ge=1)
+    executor_memory: SparkMemory = "1g"
+    driver_memory: SparkMemory = "1g"
+    executor_instances: int = Field(default=4, ge=1)
+    data_fraction: float = Field(default=1.0, gt=0, le=1)
+    max_depth: int = Field(default=5, ge=1, le=30)
+    input_path: str = ""
+    alerting: bool = False
+
+    @field_validator("region")
+    @classmethod
+    def _region_slug(cls, region: str) -> str:
+        if not _REGION.match(region):
+            raise ValueError(
+                f"must be a DigitalOcean region slug such as sfo2 or nyc3 (got {region!r})"
+            )
+        return region
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version_prefix(cls, version: str) -> str:
+        if version and not re.match(r"^\d+\.\d+(\.\d+)?(-do\.\d+)?$", version):
+            raise ValueError(
+                "must be empty (latest) or a DOKS version or prefix such as 1.34 or "
+                f"1.34.1-do.0 (got {version!r})"
+            )
+        return version
+
+    @field_validator("node_size")
+    @classmethod
+    def _known_size(cls, slug: str) -> str:
+        if slug not in sizing.NODE_SIZES:
+            raise ValueError(f"must be one of {', '.join(sizing.NODE_SIZES)} (got {slug!r})")
+        return slug
+
+    @field_validator("max_nodes")
+    @classmethod
+    def _bounds(cls, max_nodes: int, info: ValidationInfo) -> int:
+        min_nodes = info.data.get("min_nodes")
+        if min_nodes is not None and max_nodes < min_nodes:
+            raise ValueError(f"must be >= minNodes (got {max_nodes} < {min_nodes})")
+        return max_nodes
+
+    @field_validator("job_namespace")
+    @classmethod
+    def _namespace(cls, namespace: str) -> str:
+        if not _DNS_LABEL.match(namespace):
+            raise ValueError(
+                "must be a DNS label: lowercase letters, digits and '-', starting with a letter, "
+                f"at most 63 characters (got {namespace!r})"
+            )
+        return namespace
+
+    @field_validator("executor_cores")
+    @classmethod
+    def _executor_cpu_fits(cls, cores: int, info: ValidationInfo) -> int:
+        size = _node_size(info)
+        if size is not None and cores * 1000 > sizing.schedulable_cpu_millis(size):
+            raise ValueError(
+                f"is too large: an executor asks {cores * 1000}m CPU, but a {size.slug} node has "
+                f"{sizing.schedulable_cpu_millis(size)}m for pods; lower executorCores or choose "
+                "a larger nodeSize"
+            )
+        return cores
+
+    @field_validator("executor_memory")
+    @classmethod
+    def _executor_memory_fits(cls, memory: str, info: ValidationInfo) -> str:
+        size = _node_size(info)
+        needed = sizing.pod_memory_mib(memory)
+        if size is not None and needed > sizing.schedulable_memory_mib(size):
+            raise ValueError(
+                f"is too large: {memory} needs {needed} MiB per executor pod with Spark's "
+                f"overhead, but a {size.slug} node has {sizing.schedulable_memory_mib(size)} MiB "
+                "for pods; lower executorMemory or choose a larger nodeSize"
+            )
+        return memory
+
+    @field_validator("driver_memory")
+    @classmethod
+    def _driver_fits(cls, memory: str, info: ValidationInfo) -> str:
+        size = _node_size(info)
+        if size is None:
+            return memory
+        pod = sizing.spark_pod(sizing.DRIVER_CORES, memory)
+        if sizing.pods_per_node(size, pod) == 0:
+            raise ValueError(
+                f"is too large: the driver needs {pod.cpu_millis}m CPU and {pod.memory_mib} MiB "
+                f"with Spark's overhead, but a {size.slug} node has "
+                f"{sizing.schedulable_cpu_millis(size)}m CPU and "
+                f"{sizing.schedulable_memory_mib(size)} MiB for pods; lower driverMemory or choose "
+                "a larger nodeSize"
+            )
+        return memory
+
+    @field_validator("executor_instances")
+    @classmethod
+    def _capacity(cls, executor_instances: int, info: ValidationInfo) -> int:
+        size = _node_size(info)
+        data = info.data
+        if size is None or any(
+            data.get(key) is None for key in ("max_nodes", "executor_cores", "executor_memory")
+        ):
+            return executor_instances
+        needed = sizing.nodes_needed(
+            size, executor_instances, data["executor_cores"], data["executor_memory"]
+        )
+        if needed > data["max_nodes"]:
+            raise ValueError(
+                f"is too large: {executor_instances} executors of {data['executor_cores']} "
+                f"core(s) and {data['executor_memory']} plus the driver need {needed} "
+                f"{size.slug} nodes, but maxNodes is {data['max_nodes']}; raise maxNodes to "
+                f"{needed} or lower executorInstances"
+            )
+        return executor_instances
+
+    @property
+    def on_digitalocean(self) -> bool:
+        return self.target is Target.DIGITALOCEAN
+
+
+def _node_size(info: ValidationInfo) -> sizing.NodeSize | None:
+    """The node size to check pods against; None on the local target, whose nodes we don't know."""
+    if info.data.get("target") is not Target.DIGITALOCEAN:
+        return None
+    slug = info.data.get("node_size")
+    return None if slug is None else sizing.NODE_SIZES[slug]
+
+
+CONFIG_KEYS: tuple[str, ...] = tuple(
+    field.alias or name for name, field in Settings.model_fields.items()
+)
+
+# The fix for errors pydantic raises itself (type and bound checks), per config key.
+_FIXES: dict[str, str] = {
+    "target": "must be digitalocean or local",
+    "haControlPlane": "must be true or false",
+    "registryTier": "must be starter, basic or professional",
+    "minNodes": "must be a whole number >= 1",
+    "maxNodes": "must be a whole number >= 1",
+    "executorCores": "must be a whole number >= 1",
+    "executorInstances": "must be a whole number >= 1",
+    "dataFraction": "must be a number in (0, 1], e.g. 0.01 for 1 % of the data",
+    "maxDepth": "must be a whole number from 1 to 30",
+    "alerting": "must be true or false",
+}
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "?"
+    if error["type"] == "extra_forbidden":
+        return f"{PROJECT}:{key} is not a known key; known keys: {', '.join(CONFIG_KEYS)}"
+    if error["type"] == "value_error":
+        return f"{PROJECT}:{key} {error['ctx']['error']}"
+    return f"{PROJECT}:{key} {_FIXES.get(key, error['msg'])} (got {error.get('input')!r})"
+
+
+def load_settings(config: Mapping[str, str]) -> Settings:
+    """Settings from raw stack config values (camelCase keys without the project prefix).
+
+    Raises SettingsError listing every bad key with its fix.
+    """
+    try:
+        return Settings.model_validate(dict(config))
+    except ValidationError as error:
+        raise SettingsError([_problem(item) for item in error.errors()]) from None

@@ -1,0 +1,161 @@
+"""The SparkApplication manifest of one training run, as plain data (no Pulumi).
+
+The Pulumi program and the sweep's cluster backend both build their manifests here, so a run
+looks the same however it is submitted.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from spark_job.image import APP_DIR, MAIN_APPLICATION_FILE, spark_version
+
+API_VERSION = "sparkoperator.k8s.io/v1beta2"
+KIND = "SparkApplication"
+
+# Where the image keeps the sample dataset it generates when built with SAMPLE_ROWS > 0.
+BAKED_SAMPLE_PATH = f"{APP_DIR}/data/sample"
+# Scratch output inside the driver pod; results leave the pod as metrics (logs, Pushgateway).
+OUTPUT_DIR = "/tmp/spark-doks/output"
+
+# The apache/spark image's non-root user.
+SPARK_UID = 185
+DRIVER_CORES = 1
+
+# Bounded retries: a failing run is retried twice, a failing submission three times, 30 s apart.
+ON_FAILURE_RETRIES = 2
+ON_SUBMISSION_FAILURE_RETRIES = 3
+RETRY_INTERVAL_SECONDS = 30
+
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What defines one training run on Kubernetes."""
+
+    name: str
+    namespace: str
+    image: str
+    service_account: str
+    image_pull_secret: str | None
+    executor_instances: int
+    executor_cores: int
+    executor_memory: str
+    driver_memory: str
+    input_path: str
+    data_fraction: float = 1.0
+    max_depth: int = 5
+    spark_conf: Mapping[str, str] = field(default_factory=dict)
+    trainer_args: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _DNS_LABEL.match(self.name):
+            raise ValueError(
+                f"SparkApplication name {self.name!r} is not a DNS label (lowercase letters, "
+                "digits and '-', starting with a letter, at most 63 characters)"
+            )
+
+
+def run_name(image: str, job: Mapping[str, Any]) -> str:
+    """A DNS-label name that changes whenever the image or any job setting changes.
+
+    ``image`` should be the digest reference, so a rebuilt trainer is a new run too. ``job`` holds
+    the settings that define the run (executors, memory, input, ...), JSON-serialisable.
+    """
+    definition = json.dumps({"image": image, "job": job}, sort_keys=True)
+    return "train-" + hashlib.sha256(definition.encode()).hexdigest()[:12]
+
+
+def _security_context() -> dict[str, Any]:
+    return {
+        "runAsUser": SPARK_UID,
+        "runAsGroup": SPARK_UID,
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _pod_security_context() -> dict[str, Any]:
+    return {
+        "runAsUser": SPARK_UID,
+        "runAsNonRoot": True,
+        "fsGroup": SPARK_UID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def arguments(run: TrainingRun) -> list[str]:
+    """The trainer's command line (design §5 flags) for this run."""
+    return [
+        "--input",
+        run.input_path or BAKED_SAMPLE_PATH,
+        "--output",
+        OUTPUT_DIR,
+        "--fraction",
+        str(run.data_fraction),
+        "--max-depth",
+        str(run.max_depth),
+        *run.trainer_args,
+    ]
+
+
+def spark_application(run: TrainingRun) -> dict[str, Any]:
+    """The SparkApplication manifest (sparkoperator.k8s.io/v1beta2) for ``run``."""
+    labels = {
+        "app.kubernetes.io/name": "spark-doks",
+        "app.kubernetes.io/component": "training",
+        "app.kubernetes.io/instance": run.name,
+    }
+    pod_common = {
+        "labels": labels,
+        "serviceAccount": run.service_account,
+        "securityContext": _security_context(),
+        "podSecurityContext": _pod_security_context(),
+    }
+    spec: dict[str, Any] = {
+        "type": "Python",
+        "pythonVersion": "3",
+        "mode": "cluster",
+        "image": run.image,
+        "imagePullPolicy": "IfNotPresent",
+        "mainApplicationFile": MAIN_APPLICATION_FILE,
+        "arguments": arguments(run),
+        "sparkVersion": spark_version(),
+        "sparkConf": dict(run.spark_conf),
+        "restartPolicy": {
+            "type": "OnFailure",
+            "onFailureRetries": ON_FAILURE_RETRIES,
+            "onFailureRetryInterval": RETRY_INTERVAL_SECONDS,
+            "onSubmissionFailureRetries": ON_SUBMISSION_FAILURE_RETRIES,
+            "onSubmissionFailureRetryInterval": RETRY_INTERVAL_SECONDS,
+        },
+        "driver": {
+            **pod_common,
+            "cores": DRIVER_CORES,
+            "coreRequest": str(DRIVER_CORES),
+            "coreLimit": str(DRIVER_CORES),
+            "memory": run.driver_memory,
+        },
+        "executor": {
+            **pod_common,
+            "instances": run.executor_instances,
+            "cores": run.executor_cores,
+            "coreRequest": str(run.executor_cores),
+            "coreLimit": str(run.executor_cores),
+            "memory": run.executor_memory,
+        },
+    }
+    if run.image_pull_secret is not None:
+        spec["imagePullSecrets"] = [run.image_pull_secret]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {"name": run.name, "namespace": run.namespace, "labels": labels},
+        "spec": spec,
+    }

@@ -1,0 +1,120 @@
+"""Stack config validation: good configs load typed, every bad key is named with its fix."""
+
+import pytest
+
+from infra.settings import CONFIG_KEYS, RegistryTier, SettingsError, Target, load_settings
+
+
+def problems(config: dict[str, str]) -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config)
+    return caught.value.problems
+
+
+def test_defaults_are_the_dev_defaults_of_the_design() -> None:
+    settings = load_settings({})
+    assert settings.target is Target.DIGITALOCEAN
+    assert (settings.region, settings.node_size) == ("sfo2", "s-2vcpu-4gb")
+    assert (settings.min_nodes, settings.max_nodes) == (2, 10)
+    assert (settings.executor_instances, settings.executor_cores) == (4, 1)
+    assert (settings.executor_memory, settings.driver_memory) == ("1g", "1g")
+    assert settings.job_namespace == "spark-jobs"
+    assert settings.data_fraction == 1.0
+    assert settings.registry_tier is RegistryTier.BASIC
+
+
+def test_string_config_values_are_converted_to_their_types() -> None:
+    settings = load_settings(
+        {"executorInstances": "6", "dataFraction": "0.01", "haControlPlane": "true"}
+    )
+    assert settings.executor_instances == 6
+    assert settings.data_fraction == 0.01
+    assert settings.ha_control_plane is True
+
+
+def test_the_issue_example_message() -> None:
+    assert problems({"minNodes": "2", "maxNodes": "1"}) == [
+        "spark-doks:maxNodes must be >= minNodes (got 1 < 2)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("config", "key", "fix"),
+    [
+        ({"target": "aws"}, "target", "digitalocean or local"),
+        ({"region": "San Francisco"}, "region", "region slug"),
+        ({"kubernetesVersion": "latest"}, "kubernetesVersion", "empty (latest)"),
+        ({"nodeSize": "s-64vcpu"}, "nodeSize", "s-2vcpu-4gb"),
+        ({"minNodes": "0"}, "minNodes", ">= 1"),
+        ({"minNodes": "3", "maxNodes": "2"}, "maxNodes", ">= minNodes (got 2 < 3)"),
+        ({"executorInstances": "0"}, "executorInstances", ">= 1"),
+        ({"executorCores": "two"}, "executorCores", "whole number"),
+        ({"executorMemory": "lots"}, "executorMemory", "e.g. 1g"),
+        ({"driverMemory": "1 GB"}, "driverMemory", "e.g. 1g"),
+        ({"dataFraction": "0"}, "dataFraction", "(0, 1]"),
+        ({"dataFraction": "1.5"}, "dataFraction", "(0, 1]"),
+        ({"jobNamespace": "Spark_Jobs"}, "jobNamespace", "DNS label"),
+        ({"registryTier": "gold"}, "registryTier", "starter, basic or professional"),
+        ({"maxDepth": "99"}, "maxDepth", "1 to 30"),
+        ({"alerting": "sometimes"}, "alerting", "true or false"),
+        ({"executorNumber": "4"}, "executorNumber", "not a known key"),
+    ],
+)
+def test_each_bad_key_is_named_with_its_fix(config: dict[str, str], key: str, fix: str) -> None:
+    (problem,) = problems(config)
+    assert problem.startswith(f"spark-doks:{key} ")
+    assert fix in problem
+
+
+def test_every_bad_key_is_listed_in_one_error() -> None:
+    found = problems({"target": "aws", "maxDepth": "0", "executorMemory": "x", "region": "?"})
+    assert [line.split()[0] for line in found] == [
+        "spark-doks:target",
+        "spark-doks:region",
+        "spark-doks:executorMemory",
+        "spark-doks:maxDepth",
+    ]
+
+
+def test_executor_cores_that_no_node_can_hold_are_rejected_with_numbers() -> None:
+    (problem,) = problems({"nodeSize": "s-2vcpu-4gb", "executorCores": "2"})
+    assert problem.startswith("spark-doks:executorCores is too large")
+    assert "2000m" in problem and "1650m" in problem
+
+
+def test_executor_memory_that_no_node_can_hold_is_rejected_with_numbers() -> None:
+    (problem,) = problems({"nodeSize": "s-2vcpu-4gb", "executorMemory": "3g"})
+    assert problem.startswith("spark-doks:executorMemory is too large")
+    assert "3456 MiB" in problem and "2260 MiB" in problem
+
+
+def test_a_larger_node_size_makes_the_same_executor_fit() -> None:
+    settings = load_settings({"nodeSize": "s-4vcpu-8gb", "executorMemory": "3g"})
+    assert settings.executor_memory == "3g"
+
+
+def test_more_executors_than_max_nodes_can_host_are_rejected_with_numbers() -> None:
+    # One 1-core executor per s-2vcpu-4gb node, and the driver alone on the first one.
+    (problem,) = problems({"executorInstances": "10", "maxNodes": "10"})
+    assert problem.startswith("spark-doks:executorInstances is too large")
+    assert "need 11 s-2vcpu-4gb nodes" in problem and "maxNodes is 10" in problem
+    assert load_settings({"executorInstances": "9", "maxNodes": "10"}).executor_instances == 9
+
+
+def test_driver_memory_that_no_node_can_hold_is_rejected() -> None:
+    (problem,) = problems({"driverMemory": "4g"})
+    assert problem.startswith("spark-doks:driverMemory is too large")
+
+
+def test_the_local_target_does_not_check_droplet_capacity() -> None:
+    settings = load_settings({"target": "local", "executorInstances": "40"})
+    assert settings.executor_instances == 40
+
+
+def test_config_keys_include_every_key_of_the_design_and_brief() -> None:
+    required = {
+        "target", "region", "kubernetesVersion", "nodeSize", "minNodes", "maxNodes",
+        "executorInstances", "executorCores", "executorMemory", "jobNamespace", "dataFraction",
+        "registryTier", "haControlPlane", "alerting", "inputPath", "driverMemory", "maxDepth",
+    }  # fmt: skip
+    assert required == set(CONFIG_KEYS)

@@ -1,0 +1,112 @@
+"""The SparkApplication manifest builder shared by the Pulumi program and the sweep."""
+
+import dataclasses
+
+import pytest
+
+from spark_job.application import (
+    BAKED_SAMPLE_PATH,
+    TrainingRun,
+    run_name,
+    spark_application,
+)
+from spark_job.image import MAIN_APPLICATION_FILE, spark_version
+
+JOB = {"executor_instances": 4, "executor_cores": 1, "executor_memory": "1g"}
+
+
+def training_run(**changes: object) -> TrainingRun:
+    run = TrainingRun(
+        name="train-abc",
+        namespace="spark-jobs",
+        image="registry.digitalocean.com/r/trainer@sha256:" + "a" * 64,
+        service_account="spark",
+        image_pull_secret="registry-pull",
+        executor_instances=3,
+        executor_cores=2,
+        executor_memory="2g",
+        driver_memory="1g",
+        input_path="",
+        spark_conf={"spark.ui.port": "4040"},
+    )
+    return dataclasses.replace(run, **changes)  # type: ignore[arg-type]
+
+
+def test_run_name_is_a_stable_dns_label() -> None:
+    name = run_name("img@sha256:1", JOB)
+    assert name == run_name("img@sha256:1", dict(reversed(JOB.items())))
+    assert len(name) <= 63 and name.startswith("train-") and name == name.lower()
+
+
+@pytest.mark.parametrize(
+    ("image", "job"),
+    [
+        ("img@sha256:2", JOB),
+        ("img@sha256:1", {**JOB, "executor_instances": 5}),
+        ("img@sha256:1", {**JOB, "executor_memory": "2g"}),
+    ],
+)
+def test_run_name_changes_with_the_image_or_any_job_setting(
+    image: str, job: dict[str, object]
+) -> None:
+    assert run_name(image, job) != run_name("img@sha256:1", JOB)
+
+
+def test_manifest_maps_the_run() -> None:
+    manifest = spark_application(training_run())
+    spec = manifest["spec"]
+    assert manifest["metadata"]["name"] == "train-abc"
+    assert manifest["metadata"]["namespace"] == "spark-jobs"
+    assert spec["type"] == "Python"
+    assert spec["mainApplicationFile"] == MAIN_APPLICATION_FILE
+    assert spec["sparkVersion"] == spark_version()
+    assert spec["image"].endswith("@sha256:" + "a" * 64)
+    assert spec["imagePullSecrets"] == ["registry-pull"]
+    assert spec["executor"]["instances"] == 3
+    assert spec["executor"]["cores"] == 2
+    assert spec["executor"]["memory"] == "2g"
+    assert spec["executor"]["coreRequest"] == "2"
+    assert spec["driver"]["serviceAccount"] == spec["executor"]["serviceAccount"] == "spark"
+    assert spec["sparkConf"] == {"spark.ui.port": "4040"}
+
+
+def test_empty_input_uses_the_sample_baked_into_the_image() -> None:
+    args = spark_application(training_run())["spec"]["arguments"]
+    assert args[args.index("--input") + 1] == BAKED_SAMPLE_PATH
+    args = spark_application(training_run(input_path="s3a://b/data.parquet"))["spec"]["arguments"]
+    assert args[args.index("--input") + 1] == "s3a://b/data.parquet"
+
+
+def test_trainer_settings_and_extra_arguments_reach_the_command_line() -> None:
+    run = training_run(data_fraction=0.01, max_depth=7, trainer_args=("--pushgateway", "http://pg"))
+    args = spark_application(run)["spec"]["arguments"]
+    assert args[args.index("--fraction") + 1] == "0.01"
+    assert args[args.index("--max-depth") + 1] == "7"
+    assert args[-2:] == ["--pushgateway", "http://pg"]
+
+
+def test_pods_run_restricted() -> None:
+    spec = spark_application(training_run())["spec"]
+    for role in ("driver", "executor"):
+        context = spec[role]["securityContext"]
+        assert context["runAsUser"] == 185 and context["runAsNonRoot"] is True
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_restarts_are_bounded() -> None:
+    policy = spark_application(training_run())["spec"]["restartPolicy"]
+    assert policy["type"] == "OnFailure"
+    assert 0 < policy["onFailureRetries"] <= 5
+    assert 0 < policy["onSubmissionFailureRetries"] <= 5
+    assert policy["onFailureRetryInterval"] >= 1
+
+
+def test_no_pull_secret_means_no_image_pull_secrets_field() -> None:
+    assert "imagePullSecrets" not in spark_application(training_run(image_pull_secret=None))["spec"]
+
+
+def test_a_name_that_is_not_a_dns_label_is_rejected() -> None:
+    with pytest.raises(ValueError, match="DNS label"):
+        training_run(name="Train_1")
