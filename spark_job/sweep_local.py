@@ -45,7 +45,10 @@ class LocalBackend:
 
     def describe(self, executor_counts: list[int]) -> str:
         cores = machine_cores()
-        note = f"This machine has {cores} cores."
+        note = (
+            "Spark standalone cluster on this machine, one worker per executor. "
+            f"This machine has {cores} cores."
+        )
         widest = max(executor_counts) * self.executor_cores
         if widest > cores:
             note += (

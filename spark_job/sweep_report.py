@@ -114,7 +114,7 @@ def markdown(rows: Sequence[SweepRow], context: SweepContext) -> str:
         f"- Cost: {context.node_size} nodes at ${context.monthly_price_usd:g}/month "
         f"(prices as of {context.prices_as_of}), billed per second, nodes counted by the "
         "stack's fit rules (driver included).",
-        f"- Speedup and efficiency: training time relative to {baseline} executor(s).",
+        f"- Speedup and efficiency: training time relative to {_executors(baseline)}.",
         "",
         header,
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -132,13 +132,20 @@ def markdown(rows: Sequence[SweepRow], context: SweepContext) -> str:
     return "\n".join(lines) + "\n"
 
 
+_LEGEND_BELOW = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "ncol": 3, "fontsize": 9}
+
+
+def _executors(count: int) -> str:
+    return f"{count} executor" if count == 1 else f"{count} executors"
+
+
 def plot(rows: Sequence[SweepRow], context: SweepContext, path: Path) -> None:
     ordered = sorted(rows, key=lambda row: row.executors)
     counts = [row.executors for row in ordered]
     scales = scaling(ordered)
     baseline = counts[0]
 
-    figure, (time_axis, scale_axis) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, (time_axis, scale_axis) = plt.subplots(1, 2, figsize=(11, 4.8))
     time_axis.plot(counts, [row.train_seconds for row in ordered], "o-", label="training time")
     time_axis.plot(counts, [row.total_seconds for row in ordered], "s-", label="total time")
     time_axis.set_xlabel("executors")
@@ -152,7 +159,11 @@ def plot(rows: Sequence[SweepRow], context: SweepContext, path: Path) -> None:
     cost_axis.set_ylim(bottom=0)
     handles = time_axis.get_legend_handles_labels()
     cost_handles = cost_axis.get_legend_handles_labels()
-    time_axis.legend(handles[0] + cost_handles[0], handles[1] + cost_handles[1], loc="upper right")
+    time_axis.legend(
+        handles[0] + cost_handles[0],
+        handles[1] + cost_handles[1],
+        **_LEGEND_BELOW,
+    )
     time_axis.set_title("Time and cost per run")
 
     scale_axis.plot(counts, [item.speedup for item in scales], "o-", label="speedup")
@@ -160,7 +171,7 @@ def plot(rows: Sequence[SweepRow], context: SweepContext, path: Path) -> None:
         counts, [count / baseline for count in counts], ":", color="grey", label="ideal speedup"
     )
     scale_axis.set_xlabel("executors")
-    scale_axis.set_ylabel(f"speedup vs {baseline} executor(s)")
+    scale_axis.set_ylabel(f"speedup vs {_executors(baseline)}")
     scale_axis.set_ylim(bottom=0)
     efficiency_axis = scale_axis.twinx()
     efficiency_axis.plot(
@@ -175,7 +186,9 @@ def plot(rows: Sequence[SweepRow], context: SweepContext, path: Path) -> None:
     handles = scale_axis.get_legend_handles_labels()
     efficiency_handles = efficiency_axis.get_legend_handles_labels()
     scale_axis.legend(
-        handles[0] + efficiency_handles[0], handles[1] + efficiency_handles[1], loc="lower right"
+        handles[0] + efficiency_handles[0],
+        handles[1] + efficiency_handles[1],
+        **_LEGEND_BELOW,
     )
     scale_axis.set_title("Training speedup and efficiency")
 
