@@ -1,7 +1,8 @@
 """The sweep's cluster backend: one SparkApplication per executor count through the Kubernetes API.
 
 Each run copies what the stack's own SparkApplication uses (service account, pull secret, Spark
-conf, driver memory) so a sweep run differs from the stack's run only in its executor count. It
+conf, driver memory, tree depth); the executor count, executor size, input and fraction are the
+sweep's. It
 waits for the application to finish, reads the trainer's one-line JSON summary from the driver
 log, and deletes the application; on exit, interrupted or not, it deletes every application it
 created that still exists.
@@ -233,12 +234,17 @@ def cluster_backend(
             f"cannot read the stack's SparkApplication {outputs['sparkApplicationName']} in "
             f"{namespace} ({error.status} {error.reason}); run `pulumi up` first"
         ) from None
-    template = template_from_application(
-        cast(dict[str, Any], stack_application),
-        image=arguments.image or outputs["image"],
-        namespace=namespace,
-        input_path=input_path,
-        fraction=arguments.fraction,
+    template = replace(
+        template_from_application(
+            cast(dict[str, Any], stack_application),
+            image=arguments.image or outputs["image"],
+            namespace=namespace,
+            input_path=input_path,
+            fraction=arguments.fraction,
+        ),
+        # the executor size the sweep prices is the one it runs
+        executor_cores=arguments.executor_cores,
+        executor_memory=arguments.executor_memory,
     )
     backend = ClusterBackend(custom_objects, client.CoreV1Api(), template, arguments.timeout)
     return cleaning_up(backend)

@@ -213,3 +213,53 @@ def test_cleanup_skips_applications_someone_else_already_deleted() -> None:
         fake.applications.clear()  # deleted by hand meanwhile
         raise KeyboardInterrupt
     assert backend.created == []
+
+
+def test_the_cli_reads_the_stack_outputs_and_the_stacks_application(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import kubernetes
+
+    fake = FakeKubernetes()
+    fake.applications[STACK_APPLICATION.name] = spark_application(STACK_APPLICATION)
+    monkeypatch.setattr(kubernetes.config, "load_kube_config", lambda: None)
+    monkeypatch.setattr(kubernetes.client, "CustomObjectsApi", lambda: fake)
+    monkeypatch.setattr(kubernetes.client, "CoreV1Api", lambda: fake)
+    stack_outputs = tmp_path / "stack.json"
+    stack_outputs.write_text(
+        json.dumps(
+            {
+                "image": STACK_APPLICATION.image,
+                "jobNamespace": NAMESPACE,
+                "sparkApplicationName": STACK_APPLICATION.name,
+                "kubeconfig": "[secret]",
+            }
+        )
+    )
+    argv = ["--backend", "cluster", "--executors", "2", "--stack-outputs", str(stack_outputs)]
+    argv += ["--executor-memory", "512m", "--output", str(tmp_path / "out")]
+    assert sweep.main(argv) == 0
+    (body,) = fake.created
+    assert body["spec"]["executor"]["memory"] == "512m"
+    assert body["spec"]["driver"]["serviceAccount"] == STACK_APPLICATION.service_account
+    assert list(fake.applications) == [STACK_APPLICATION.name]  # the stack's own run is untouched
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "--stack-outputs FILE is required"),
+        ("not json", "is not JSON"),
+        ('{"image": "x"}', "lacks jobNamespace, sparkApplicationName"),
+    ],
+)
+def test_bad_stack_outputs_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    argv = ["--backend", "cluster", "--executors", "1", "--output", str(tmp_path / "out")]
+    if content is not None:
+        (tmp_path / "stack.json").write_text(content)
+        argv += ["--stack-outputs", str(tmp_path / "stack.json")]
+    assert sweep.main(argv) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert message in line
