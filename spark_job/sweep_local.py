@@ -47,14 +47,15 @@ class LocalBackend:
         cores = machine_cores()
         note = (
             "Spark standalone cluster on this machine, one worker per executor. "
-            f"This machine has {cores} cores."
+            f"This machine has {cores} cores, shared by the driver and every executor, so the "
+            "times are this machine's, not a cluster's of separate nodes."
         )
         widest = max(executor_counts) * self.executor_cores
         if widest > cores:
             note += (
-                f" Runs with more than {cores // self.executor_cores} executors share cores "
-                f"(up to {widest} executor cores on {cores}), so their times show contention, "
-                "not what the same count gains on separate nodes."
+                f" Warning: runs with more than {cores // self.executor_cores} executors ask for "
+                f"more cores than exist (up to {widest} executor cores on {cores}); their "
+                "times show contention, not scaling."
             )
         return note
 

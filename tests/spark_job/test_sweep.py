@@ -178,3 +178,15 @@ def test_the_module_entry_point_rejects_bad_input_before_starting_spark(tmp_path
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "does not exist" in result.stderr
+
+
+def test_local_backend_warns_when_executors_outnumber_the_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from spark_job import sweep_local
+
+    monkeypatch.setattr(sweep_local, "machine_cores", lambda: 2)
+    backend = sweep_local.LocalBackend("data", executor_cores=1, executor_memory="1g", fraction=1)
+    assert "has 2 cores" in backend.describe([1, 2])
+    assert "Warning" not in backend.describe([1, 2])
+    assert "up to 4 executor cores on 2" in backend.describe([1, 4])
