@@ -48,6 +48,10 @@ class Scaling:
     efficiency: float
 
 
+def _executors(count: int) -> str:
+    return f"{count} executor" if count == 1 else f"{count} executors"
+
+
 def scaling(rows: Sequence[SweepRow]) -> list[Scaling]:
     """Speedup and parallel efficiency of training time against the smallest executor count."""
     baseline = min(rows, key=lambda row: row.executors)
@@ -77,7 +81,7 @@ def write_csv(rows: Sequence[SweepRow], path: Path) -> None:
 def recommendation_lines(rows: Sequence[SweepRow], deadline_seconds: float | None) -> list[str]:
     best = best_cost_time(rows)
     lines = [
-        f"Lowest cost x time: {best.executors} executors "
+        f"Lowest cost x time: {_executors(best.executors)} "
         f"({best.total_seconds:.1f} s, ${best.cost_usd:.4f} per run)."
     ]
     if deadline_seconds is None:
@@ -88,11 +92,11 @@ def recommendation_lines(rows: Sequence[SweepRow], deadline_seconds: float | Non
         fastest = min(rows, key=lambda row: row.total_seconds)
         lines.append(
             f"No executor count met the {deadline_seconds:g} s deadline "
-            f"(fastest: {fastest.executors} executors in {fastest.total_seconds:.1f} s)."
+            f"(fastest: {_executors(fastest.executors)} in {fastest.total_seconds:.1f} s)."
         )
     else:
         lines.append(
-            f"Cheapest within {deadline_seconds:g} s: {in_time.executors} executors "
+            f"Cheapest within {deadline_seconds:g} s: {_executors(in_time.executors)} "
             f"({in_time.total_seconds:.1f} s, ${in_time.cost_usd:.4f} per run)."
         )
     return lines
@@ -133,10 +137,6 @@ def markdown(rows: Sequence[SweepRow], context: SweepContext) -> str:
 
 
 _LEGEND_BELOW = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "ncol": 3, "fontsize": 9}
-
-
-def _executors(count: int) -> str:
-    return f"{count} executor" if count == 1 else f"{count} executors"
 
 
 def plot(rows: Sequence[SweepRow], context: SweepContext, path: Path) -> None:
