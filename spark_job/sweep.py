@@ -14,7 +14,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -26,7 +26,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from spark_job.cost import DEFAULT_PRICES, PriceTable, load_prices, run_cost
 from spark_job.run_result import RunFailed, RunMetrics
 from spark_job.sizing import NODE_SIZES, parse_spark_memory_mib
-from spark_job.sweep_report import SweepContext, SweepRow, recommendation_lines, write_reports
+from spark_job.sweep_report import (
+    SweepContext,
+    SweepRow,
+    executors_phrase,
+    recommendation_lines,
+    write_reports,
+)
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -229,7 +235,7 @@ def sweep(
         with progress:
             task = progress.add_task("sweep", total=len(sweep_plan.counts))
             for count in sweep_plan.counts:
-                progress.update(task, description=f"training with {count} executor(s)")
+                progress.update(task, description=f"training with {executors_phrase(count)}")
                 name = f"executors-{count}"
                 metrics = backend.run(
                     count, staging / "runs" / name, staging / "logs" / f"{name}.log"
@@ -282,7 +288,7 @@ def _backend(
     if arguments.backend == "local":
         from spark_job.sweep_local import LocalBackend
 
-        return _as_context(
+        return nullcontext(
             LocalBackend(
                 sweep_plan.input_path,
                 sweep_plan.executor_cores,
@@ -296,11 +302,6 @@ def _backend(
         return cluster_backend(arguments, sweep_plan.input_path)
     except ValueError as error:
         raise UsageError(str(error)) from None
-
-
-@contextmanager
-def _as_context(backend: Backend) -> Iterator[Backend]:
-    yield backend
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -48,7 +48,7 @@ class Scaling:
     efficiency: float
 
 
-def _executors(count: int) -> str:
+def executors_phrase(count: int) -> str:
     return f"{count} executor" if count == 1 else f"{count} executors"
 
 
@@ -81,7 +81,7 @@ def write_csv(rows: Sequence[SweepRow], path: Path) -> None:
 def recommendation_lines(rows: Sequence[SweepRow], deadline_seconds: float | None) -> list[str]:
     best = best_cost_time(rows)
     lines = [
-        f"Lowest cost x time: {_executors(best.executors)} "
+        f"Lowest cost x time: {executors_phrase(best.executors)} "
         f"({best.total_seconds:.1f} s, ${best.cost_usd:.4f} per run)."
     ]
     if deadline_seconds is None:
@@ -92,11 +92,11 @@ def recommendation_lines(rows: Sequence[SweepRow], deadline_seconds: float | Non
         fastest = min(rows, key=lambda row: row.total_seconds)
         lines.append(
             f"No executor count met the {deadline_seconds:g} s deadline "
-            f"(fastest: {_executors(fastest.executors)} in {fastest.total_seconds:.1f} s)."
+            f"(fastest: {executors_phrase(fastest.executors)} in {fastest.total_seconds:.1f} s)."
         )
     else:
         lines.append(
-            f"Cheapest within {deadline_seconds:g} s: {_executors(in_time.executors)} "
+            f"Cheapest within {deadline_seconds:g} s: {executors_phrase(in_time.executors)} "
             f"({in_time.total_seconds:.1f} s, ${in_time.cost_usd:.4f} per run)."
         )
     return lines
@@ -118,7 +118,7 @@ def markdown(rows: Sequence[SweepRow], context: SweepContext) -> str:
         f"- Cost: {context.node_size} nodes at ${context.monthly_price_usd:g}/month "
         f"(prices as of {context.prices_as_of}), billed per second, nodes counted by the "
         "stack's fit rules (driver included).",
-        f"- Speedup and efficiency: training time relative to {_executors(baseline)}.",
+        f"- Speedup and efficiency: training time relative to {executors_phrase(baseline)}.",
         "",
         header,
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -171,7 +171,7 @@ def plot(rows: Sequence[SweepRow], context: SweepContext, path: Path) -> None:
         counts, [count / baseline for count in counts], ":", color="grey", label="ideal speedup"
     )
     scale_axis.set_xlabel("executors")
-    scale_axis.set_ylabel(f"speedup vs {_executors(baseline)}")
+    scale_axis.set_ylabel(f"speedup vs {executors_phrase(baseline)}")
     scale_axis.set_ylim(bottom=0)
     efficiency_axis = scale_axis.twinx()
     efficiency_axis.plot(
