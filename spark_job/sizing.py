@@ -60,13 +60,17 @@ def parse_spark_memory_mib(memory: str) -> int:
     """MiB in a Spark memory string such as ``512m`` or ``2g`` (no suffix means MiB, as in Spark)."""
     match = _SPARK_MEMORY.match(memory.strip())
     if match is None:
-        raise ValueError(f"{memory!r} is not a Spark memory size; use a number with k, m, g or t, e.g. 1g")
+        raise ValueError(
+            f"{memory!r} is not a Spark memory size; use a number with k, m, g or t, e.g. 1g"
+        )
     amount, unit = match.groups()
     return math.ceil(int(amount) * _MIB_PER_UNIT[unit.lower()])
 
 
 def memory_overhead_mib(memory: str) -> int:
-    return max(MIN_MEMORY_OVERHEAD_MIB, math.ceil(parse_spark_memory_mib(memory) * MEMORY_OVERHEAD_FACTOR))
+    return max(
+        MIN_MEMORY_OVERHEAD_MIB, math.ceil(parse_spark_memory_mib(memory) * MEMORY_OVERHEAD_FACTOR)
+    )
 
 
 def pod_memory_mib(memory: str) -> int:
@@ -100,7 +104,9 @@ def pods_per_node(size: NodeSize, pod: PodRequest) -> int:
     )
 
 
-def nodes_needed(size: NodeSize, executor_instances: int, executor_cores: int, executor_memory: str) -> int:
+def nodes_needed(
+    size: NodeSize, executor_instances: int, executor_cores: int, executor_memory: str
+) -> int:
     """Nodes that hold the driver and every executor of one run, packed first-fit.
 
     The driver takes a slot on the first node; executors fill the remaining room of each node

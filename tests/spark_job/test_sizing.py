@@ -4,7 +4,8 @@ from spark_job.sizing import NODE_SIZES, nodes_needed, parse_spark_memory_mib, p
 
 
 @pytest.mark.parametrize(
-    ("memory", "mib"), [("512m", 512), ("1g", 1024), ("2G", 2048), ("1536", 1536), ("1048576k", 1024)]
+    ("memory", "mib"),
+    [("512m", 512), ("1g", 1024), ("2G", 2048), ("1536", 1536), ("1048576k", 1024)],
 )
 def test_parses_spark_memory_notation(memory: str, mib: int) -> None:
     assert parse_spark_memory_mib(memory) == mib

@@ -1,0 +1,60 @@
+"""Result folders that appear complete or not at all."""
+
+import os
+import shutil
+from pathlib import Path
+from types import TracebackType
+
+_PARTIAL = ".partial-"
+
+
+class AtomicDirectory:
+    """Stage a folder beside ``target`` and move it into place only when the block succeeds.
+
+    A failed block removes its staging folder; a killed process leaves only a hidden
+    ``.<name>.partial-<pid>`` folder, which the next run for the same target removes. An existing
+    ``target`` is replaced only by a complete new one.
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target.resolve()
+        self.staging = self.target.parent / f".{self.target.name}{_PARTIAL}{os.getpid()}"
+
+    def __enter__(self) -> Path:
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self._remove_abandoned()
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.staging.mkdir()
+        return self.staging
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            return
+        previous = self.target.parent / f".{self.target.name}.previous-{os.getpid()}"
+        if self.target.exists():
+            self.target.rename(previous)
+        self.staging.rename(self.target)
+        shutil.rmtree(previous, ignore_errors=True)
+
+    def _remove_abandoned(self) -> None:
+        """Staging folders of runs for this target whose process is gone."""
+        for staging in self.target.parent.glob(f".{self.target.name}{_PARTIAL}*"):
+            pid = staging.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
