@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyspark
@@ -33,6 +33,8 @@ class StandaloneCluster:
     master_url: str
     web_ui_url: str
     workers: int
+    # Each worker leads its own process group, which holds the executors it launched.
+    worker_processes: tuple[subprocess.Popen[bytes], ...] = ()
 
 
 class ClusterStartError(RuntimeError):
@@ -153,7 +155,7 @@ def standalone_cluster(
                 )
             )
         _wait_for_workers(cluster, daemons, work_dir, start_timeout_seconds)
-        yield cluster
+        yield replace(cluster, worker_processes=tuple(daemons[1:]))
 
 
 def _wait_for_workers(

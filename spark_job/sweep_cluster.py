@@ -2,7 +2,7 @@
 
 Each run copies what the stack's own SparkApplication uses (service account, pull secret, Spark
 conf, driver memory, tree depth); the executor count, executor size, input and fraction are the
-sweep's. It
+sweep's, and the partitioning follows the executor count (spark_job.tuning). It
 waits for the application to finish, reads the trainer's one-line JSON summary from the driver
 log, and deletes the application; on exit, interrupted or not, it deletes every application it
 created that still exists.
@@ -22,6 +22,7 @@ from kubernetes.client.exceptions import ApiException
 
 from spark_job.application import TrainingRun, run_name, spark_application
 from spark_job.run_result import RunFailed, RunMetrics, summary_from_log
+from spark_job.tuning import spark_tuning_conf
 
 GROUP = "sparkoperator.k8s.io"
 VERSION = "v1beta2"
@@ -87,7 +88,13 @@ class ClusterBackend:
             "dataFraction": self.template.data_fraction,
         }
         return replace(
-            self.template, name=run_name(self.template.image, job), executor_instances=executors
+            self.template,
+            name=run_name(self.template.image, job),
+            executor_instances=executors,
+            spark_conf={
+                **self.template.spark_conf,
+                **spark_tuning_conf(executors, self.template.executor_cores),
+            },
         )
 
     def run(self, executors: int, run_dir: Path, log_path: Path) -> RunMetrics:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from spark_job.run_result import RunFailed, RunMetrics, parse_metrics
 from spark_job.standalone import spark_env, standalone_cluster, stop_process_group
+from spark_job.tuning import spark_tuning_conf
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 LOG_TAIL_LINES = 15
@@ -23,9 +24,11 @@ def standalone_conf(executors: int, executor_cores: int, executor_memory: str) -
 
     Standalone mode has no executor count: capping the application's cores at executors x cores
     with one worker per executor yields one executor per worker. Waiting for all of them to register
-    keeps the first stages from running on fewer executors than the row claims.
+    keeps the first stages from running on fewer executors than the row claims. Partitioning
+    follows the executors, as on the cluster (spark_job.tuning).
     """
     return {
+        **spark_tuning_conf(executors, executor_cores),
         "spark.executor.cores": str(executor_cores),
         "spark.executor.memory": executor_memory,
         "spark.cores.max": str(executors * executor_cores),

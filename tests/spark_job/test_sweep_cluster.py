@@ -153,7 +153,7 @@ def test_a_sweep_creates_one_valid_application_per_count_and_deletes_each(
     assert [row.split(",")[0] for row in rows[1:]] == ["1", "2", "4"]
 
 
-def test_runs_keep_the_stack_applications_settings_except_the_executor_count() -> None:
+def test_runs_keep_the_stack_applications_settings_but_count_and_partitioning() -> None:
     backend = backend_for(FakeKubernetes())
     spec = spark_application(backend.training_run(2))["spec"]
     stack_spec = spark_application(STACK_APPLICATION)["spec"]
@@ -161,7 +161,13 @@ def test_runs_keep_the_stack_applications_settings_except_the_executor_count() -
     assert spec["executor"] == {**stack_spec["executor"], "instances": 2, **labels}
     assert spec["driver"]["serviceAccount"] == "spark-driver"
     assert spec["imagePullSecrets"] == ["registry-spark-doks"]
-    assert spec["sparkConf"] == stack_spec["sparkConf"]
+    assert spec["sparkConf"] == {
+        **stack_spec["sparkConf"],
+        "spark.sql.shuffle.partitions": "4",  # 2 executors x 1 core x 2 tasks per core
+        "spark.default.parallelism": "4",
+        "spark.sql.files.minPartitionNum": "4",
+        "spark.ui.showConsoleProgress": "false",
+    }
     assert spec["arguments"] == stack_spec["arguments"]
 
 
