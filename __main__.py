@@ -3,6 +3,13 @@
 import pulumi
 
 from infra import program
+from infra.settings import SettingsError
 
-for name, value in program.run().items():
+try:
+    outputs = program.run()
+except SettingsError as error:
+    # RunError ends `pulumi up` with just the message: one line per bad key, no traceback.
+    raise pulumi.RunError(str(error)) from None
+
+for name, value in outputs.items():
     pulumi.export(name, value)

@@ -63,8 +63,10 @@ class Cluster(pulumi.ComponentResource):
 
         # The kubeconfig returned at creation expires after 7 days; look the cluster up on every
         # run instead so the provider always gets a valid token.
+        # depends_on: on the first preview the cluster does not exist yet, so the lookup waits.
         current = digitalocean.get_kubernetes_cluster_output(
-            name=self.cluster.name, opts=pulumi.InvokeOutputOptions(parent=self)
+            name=self.cluster.name,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[self.cluster]),
         )
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             current.kube_configs.apply(lambda configs: configs[0].raw_config)

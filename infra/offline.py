@@ -86,6 +86,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
             user = "push-user" if inputs.get("write") else "pull-user"
             state["dockerCredentials"] = _docker_config(MOCK_REGISTRY_ENDPOINT, user)
             return f"{args.name}-id", state
+        if args.typ == "random:index/randomString:RandomString":
+            state["result"] = "a1b2c3"[: int(inputs["length"])]
+            return state["result"], state
         if args.typ == "docker:index/image:Image":
             name = str(inputs["imageName"])
             repository = name.rsplit(":", 1)[0]

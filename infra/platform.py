@@ -16,11 +16,6 @@ from spark_job.cost import DEFAULT_PRICES, pool_monthly_cost
 LOCAL_REPOSITORY = f"{PROJECT}/{REPOSITORY}"
 
 
-def spark_conf() -> dict[str, str]:
-    """Spark conf of every run: both Prometheus endpoints (monitoring/spark_metrics.py)."""
-    return spark_metrics_conf()
-
-
 def training_manifest(
     settings: Settings,
     image: str,
@@ -30,7 +25,9 @@ def training_manifest(
     trainer_args: list[str],
 ) -> dict[str, Any]:
     """The SparkApplication for this stack's settings, named after what defines the run."""
-    conf = spark_conf()
+    # Seam: the trainer's partition tuning (spark_job/tuning.py, not on main yet) merges in here:
+    # {**spark_metrics_conf(), **spark_tuning_conf(executor_instances, executor_cores)}.
+    conf = spark_metrics_conf()
     job = {
         "executor_instances": settings.executor_instances,
         "executor_cores": settings.executor_cores,
@@ -97,7 +94,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             ),
         )
         registry = Registry(
-            name, RegistryArgs(name=name, subscription_tier=settings.registry_tier.value)
+            name, RegistryArgs(name_prefix=name, subscription_tier=settings.registry_tier.value)
         )
         image = TrainerImage(
             "trainer",

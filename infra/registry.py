@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_digitalocean as digitalocean
+import pulumi_random as random
 
 # Push credentials only need to outlive one `pulumi up`; each run gets fresh ones when expired.
 PUSH_CREDENTIALS_SECONDS = 3600
@@ -27,7 +28,8 @@ def registry_login(docker_config_json: str, server: str) -> RegistryLogin:
 
 @dataclass(frozen=True)
 class RegistryArgs:
-    name: str
+    name_prefix: str
+    """Registry names are unique across DigitalOcean, so a random suffix is appended."""
     subscription_tier: str
 
 
@@ -39,9 +41,12 @@ class Registry(pulumi.ComponentResource):
     ) -> None:
         super().__init__("spark-doks:infra:Registry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        suffix = random.RandomString(
+            name, length=6, special=False, upper=False, numeric=True, opts=child
+        )
         self.registry = digitalocean.ContainerRegistry(
             name,
-            name=args.name,
+            name=pulumi.Output.concat(args.name_prefix, "-", suffix.result),
             subscription_tier_slug=args.subscription_tier,
             opts=child,
         )

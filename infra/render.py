@@ -27,13 +27,22 @@ def plain(value: Any) -> Any:
     """Inputs as Kubernetes expects them: secrets masked, whole numbers as integers."""
     if isinstance(value, dict):
         if _SECRET_SIGNATURE in value:
-            return SECRET_PLACEHOLDER
+            return _masked(value["value"])
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [plain(item) for item in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def _masked(value: Any) -> Any:
+    """The shape of a secret value with every leaf replaced, so the object stays valid."""
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return SECRET_PLACEHOLDER
 
 
 def is_kubernetes_object(resource: DeclaredResource) -> bool:

@@ -21,10 +21,10 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from spark_job import sizing
+from spark_job.application import is_dns_label
 
 PROJECT = "spark-doks"
 
-_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _REGION = re.compile(r"^[a-z]{3}\d$")
 
 
@@ -126,7 +126,7 @@ class Settings(BaseModel):
     @field_validator("job_namespace")
     @classmethod
     def _namespace(cls, namespace: str) -> str:
-        if not _DNS_LABEL.match(namespace):
+        if not is_dns_label(namespace):
             raise ValueError(
                 "must be a DNS label: lowercase letters, digits and '-', starting with a letter, "
                 f"at most 63 characters (got {namespace!r})"

@@ -33,6 +33,11 @@ RETRY_INTERVAL_SECONDS = 30
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
+def is_dns_label(name: str) -> bool:
+    """Lowercase letters, digits and '-', starting with a letter, at most 63 characters."""
+    return _DNS_LABEL.match(name) is not None
+
+
 @dataclass(frozen=True)
 class TrainingRun:
     """What defines one training run on Kubernetes."""
@@ -53,7 +58,7 @@ class TrainingRun:
     trainer_args: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not _DNS_LABEL.match(self.name):
+        if not is_dns_label(self.name):
             raise ValueError(
                 f"SparkApplication name {self.name!r} is not a DNS label (lowercase letters, "
                 "digits and '-', starting with a letter, at most 63 characters)"
@@ -120,7 +125,6 @@ def spark_application(run: TrainingRun) -> dict[str, Any]:
     }
     spec: dict[str, Any] = {
         "type": "Python",
-        "pythonVersion": "3",
         "mode": "cluster",
         "image": run.image,
         "imagePullPolicy": "IfNotPresent",

@@ -1,0 +1,148 @@
+"""What `make render` writes, validated against the Kubernetes schemas, the SparkApplication CRD
+and the spark-operator chart's values (upstream files read from ../shared/schemas)."""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from infra import render
+from infra.offline import OfflineRun
+from infra.spark import operator_values
+from tests.support import schemas_dir
+
+Program = Callable[..., OfflineRun]
+
+# A minor DOKS offers (1.33 to 1.35 at the time of writing) and kubernetes-validate ships.
+KUBERNETES_VERSION = "1.34.0"
+STACKS = ("dev", "local")
+
+
+@pytest.fixture(scope="module")
+def objects(program: Program) -> dict[str, list[dict[str, Any]]]:
+    return {
+        stack: render.kubernetes_objects(program(stack, **render.stack_config(stack)))
+        for stack in STACKS
+    }
+
+
+def builtin_objects(objects: dict[str, list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    for manifests in objects.values():
+        yield from (m for m in manifests if m["kind"] != "SparkApplication")
+
+
+def test_every_builtin_object_is_valid_for_the_pinned_kubernetes_minor(
+    objects: dict[str, list[dict[str, Any]]],
+) -> None:
+    checked = 0
+    for manifest in builtin_objects(objects):
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        checked += 1
+    kinds = {m["kind"] for m in builtin_objects(objects)}
+    assert {"Namespace", "ServiceAccount", "Role", "RoleBinding", "Secret"} <= kinds
+    assert checked >= 10
+
+
+def test_a_broken_object_fails_kubernetes_validation() -> None:
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": "r", "namespace": "n"},
+        "rules": [{"resources": "pods", "verbs": ["get"]}],
+    }
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(role, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.fixture(scope="module")
+def crd_schema() -> dict[str, Any]:
+    path = schemas_dir() / "spark-operator" / "sparkoperator.k8s.io_sparkapplications.yaml"
+    crd = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
+    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta2"]
+    schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+    return schema
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_spark_application_matches_the_operator_crd(
+    objects: dict[str, list[dict[str, Any]]], stack: str, crd_schema: dict[str, Any]
+) -> None:
+    (application,) = [m for m in objects[stack] if m["kind"] == "SparkApplication"]
+    jsonschema.validate(application, crd_schema)
+
+
+def test_the_crd_schema_rejects_a_wrong_type(crd_schema: dict[str, Any]) -> None:
+    broken = {
+        "apiVersion": "sparkoperator.k8s.io/v1beta2",
+        "kind": "SparkApplication",
+        "metadata": {"name": "x"},
+        "spec": {
+            "type": "Python",
+            "sparkVersion": "4.0.4",
+            "mainApplicationFile": "local:///x.py",
+            "driver": {"cores": "1"},
+            "executor": {},
+        },
+    }
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, crd_schema)
+
+
+def key_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for key, value in values.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and value:
+            yield from key_paths(value, path)
+        else:
+            yield path
+
+
+def exists(defaults: dict[str, Any], path: tuple[str, ...]) -> bool:
+    node: Any = defaults
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
+def test_every_operator_value_the_program_sets_exists_in_the_chart() -> None:
+    chart_values = schemas_dir() / "spark-operator" / "chart" / "values.yaml"
+    defaults = yaml.safe_load(chart_values.read_text())
+    paths = list(key_paths(operator_values("spark-jobs")))
+    assert ("spark", "jobNamespaces") in paths
+    missing = [".".join(path) for path in paths if not exists(defaults, path)]
+    assert missing == []
+    assert not exists(defaults, ("spark", "jobNamespace"))
+
+
+def test_render_writes_every_object_with_secrets_masked(tmp_path: Path) -> None:
+    output = tmp_path / "rendered"
+    assert render.main(["--output", str(output), "dev", "local"]) == 0
+    dev = sorted(p.name for p in (output / "dev").iterdir())
+    assert any("sparkapplication" in name for name in dev)
+    assert "helm-release-spark-operator.yaml" in dev
+    assert any(name.startswith(f"{n:02d}-") for n in range(1, 3) for name in dev)
+    (secret_file,) = (output / "dev").glob("*-secret-*.yaml")
+    secret = yaml.safe_load(secret_file.read_text())
+    assert secret["stringData"] == {".dockerconfigjson": render.SECRET_PLACEHOLDER}
+    assert not list((output / "local").glob("*-secret-*.yaml"))
+    for path in (output / "dev").glob("[0-9]*.yaml"):
+        assert yaml.safe_load(path.read_text())["apiVersion"]
+
+
+def test_render_of_an_unknown_stack_exits_2_and_keeps_the_previous_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "rendered"
+    output.mkdir()
+    (output / "keep.yaml").write_text("kind: Previous\n")
+    assert render.main(["--output", str(output), "dev", "staging"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("render: no stack file Pulumi.staging.yaml") and "\n" not in error
+    assert [p.name for p in output.iterdir()] == ["keep.yaml"]
+    assert [p.name for p in tmp_path.iterdir()] == ["rendered"]
