@@ -3,7 +3,7 @@ VENV ?= venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-quick lint render
+.PHONY: venv test test-quick lint render check hadolint workflows-schema checkov
 
 venv: $(STAMP)
 
@@ -24,8 +24,34 @@ test-quick: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy infra spark_job monitoring
+	$(VENV)/bin/mypy infra spark_job monitoring policy/spark_doks_policy
 
-## Every Kubernetes object the dev and local stacks would apply, rendered under mocks to rendered/.
+## Static checks CI runs before the tests; any finding fails the run.
+check: lint hadolint workflows-schema checkov
+
+hadolint: $(STAMP)
+	$(VENV)/bin/hadolint spark_job/Dockerfile
+
+WORKFLOWS := $(wildcard .github/workflows/*.yml)
+
+workflows-schema: $(STAMP)
+	$(if $(WORKFLOWS),$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows \
+	  $(WORKFLOWS),@echo "workflows-schema: no .github/workflows/*.yml yet")
+
+# checkov pins libraries that conflict with pulumi's, so it gets a virtualenv of its own.
+CHECKOV_VENV ?= venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+## checkov on the Dockerfile and the rendered manifests; skips and their reasons: .checkov.yaml.
+checkov: $(CHECKOV_STAMP) render
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
+
+## Every Kubernetes object the dev, local and prod stacks would apply, rendered under mocks to rendered/.
 render: $(STAMP)
-	$(PYTHON) -m infra.render --output rendered dev local
+	$(PYTHON) -m infra.render --output rendered dev local prod

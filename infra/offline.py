@@ -36,6 +36,9 @@ class DeclaredResource:
     dependencies: list[str]
     delete_before_replace: bool
     replace_on_changes: list[str]
+    # Input property -> URNs of the resources its value was computed from (the policy pack's
+    # secret-data rule reads these, as the engine passes them to stack policies).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -144,6 +147,9 @@ class RecordingMonitor(MockMonitor):
                     dependencies=list(request.dependencies),
                     delete_before_replace=request.deleteBeforeReplace,
                     replace_on_changes=list(request.replaceOnChanges),
+                    property_dependencies={
+                        key: list(value.urns) for key, value in request.propertyDependencies.items()
+                    },
                 )
             )
         return response

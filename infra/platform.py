@@ -55,6 +55,7 @@ def training_manifest(
             max_depth=settings.max_depth,
             spark_conf=conf,
             trainer_args=tuple(trainer_args),
+            image_pull_policy="IfNotPresent" if settings.on_digitalocean else "Never",
         )
     )
 

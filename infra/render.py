@@ -122,7 +122,7 @@ def render(stacks: list[str], output: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.render", description=__doc__)
-    parser.add_argument("stacks", nargs="*", default=["dev", "local"], help="stack names")
+    parser.add_argument("stacks", nargs="*", default=["dev", "local", "prod"], help="stack names")
     parser.add_argument("--output", type=Path, default=Path("rendered"), help="output folder")
     args = parser.parse_args(argv)
     try:

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as kubernetes
 import yaml
 
+from infra.network_policy import job_namespace_policies, operator_namespace_policies
 from spark_job.application import API_VERSION, KIND
 
 OPERATOR_CHART = "spark-operator"
@@ -18,6 +19,10 @@ OPERATOR_NAMESPACE = "spark-operator"
 OPERATOR_VALUES_FILE = Path(__file__).with_name("spark_operator_values.yaml")
 
 SERVICE_ACCOUNT = "spark"
+# Pod Security Admission: the API server rejects job pods that break the restricted profile.
+POD_SECURITY_LABELS = {
+    f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")
+}
 PULL_SECRET = "registry-pull"
 
 # What a Spark driver does in its own namespace: create and watch executor pods, a headless
@@ -54,9 +59,10 @@ class JobNamespace(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         meta = kubernetes.meta.v1.ObjectMetaArgs
         self.namespace = kubernetes.core.v1.Namespace(
-            name, metadata=meta(name=args.namespace), opts=child
+            name, metadata=meta(name=args.namespace, labels=POD_SECURITY_LABELS), opts=child
         )
         namespace = self.namespace.metadata.name
+        job_namespace_policies(name, namespace, child)
 
         self.pull_secret: kubernetes.core.v1.Secret | None = None
         if args.pull_docker_config is not None:
@@ -121,6 +127,7 @@ class SparkOperator(pulumi.ComponentResource):
             metadata=kubernetes.meta.v1.ObjectMetaArgs(name=OPERATOR_NAMESPACE),
             opts=child,
         )
+        operator_namespace_policies(name, namespace.metadata.name, child)
         # helm.v3.Release keeps the chart's hooks; the job namespace must exist before install.
         self.release = kubernetes.helm.v3.Release(
             name,

@@ -1,1 +1,1 @@
-"""Queries, dashboards, scrape configuration, alert rules and the local report. Never imports Pulumi."""
+"""Queries, dashboards, scrape configuration, alert rules, the local report. No Pulumi imports."""

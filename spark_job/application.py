@@ -56,6 +56,9 @@ class TrainingRun:
     max_depth: int = 5
     spark_conf: Mapping[str, str] = field(default_factory=dict)
     trainer_args: tuple[str, ...] = ()
+    # "Never" for an image loaded into a local cluster: it has no registry (and no repo digest),
+    # and a pull attempt would look for the name on Docker Hub.
+    image_pull_policy: str = "IfNotPresent"
 
     def __post_init__(self) -> None:
         if not is_dns_label(self.name):
@@ -127,7 +130,7 @@ def spark_application(run: TrainingRun) -> dict[str, Any]:
         "type": "Python",
         "mode": "cluster",
         "image": run.image,
-        "imagePullPolicy": "IfNotPresent",
+        "imagePullPolicy": run.image_pull_policy,
         "mainApplicationFile": MAIN_APPLICATION_FILE,
         "arguments": arguments(run),
         "sparkVersion": spark_version(),

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 # DOKS reserves part of every node for the kubelet and the OS; these are the allocatable amounts
 # DigitalOcean documents for Kubernetes worker nodes (checked 2026-11), per droplet size slug.
-# Verify on a live cluster with: kubectl get nodes -o custom-columns=NAME:.metadata.name,CPU:.status.allocatable.cpu,MEM:.status.allocatable.memory
+# Verify on a live cluster with:
+#   kubectl get nodes -o custom-columns=CPU:.status.allocatable.cpu,MEM:.status.allocatable.memory
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ _MIB_PER_UNIT = {"k": 1 / 1024, "m": 1, "": 1, "g": 1024, "t": 1024 * 1024}
 
 
 def parse_spark_memory_mib(memory: str) -> int:
-    """MiB in a Spark memory string such as ``512m`` or ``2g`` (no suffix means MiB, as in Spark)."""
+    """MiB in a Spark memory string such as ``512m`` or ``2g`` (no suffix means MiB, as Spark)."""
     match = _SPARK_MEMORY.match(memory.strip())
     if match is None:
         raise ValueError(

@@ -183,14 +183,13 @@ def prepared_rows(
                 f"{role} column {name!r} is {data_type.simpleString()}, not numeric; "
                 "drop it from the input or convert it to numbers"
             )
-    as_double = [
-        F.col(f"`{name}`").try_cast("double").alias(name) for name in [label_col, *features]
-    ]
-    hashed = F.xxhash64(*[F.col(f"`{name}`") for name in [label_col, *features]], F.lit(seed))
-    split_value = F.shiftrightunsigned(hashed, 64 - _HASH_BITS).cast("double") / float(
-        2**_HASH_BITS
+    values = {name: F.col(f"`{name}`").try_cast("double") for name in [label_col, *features]}
+    # Hashing the parsed values makes a CSV and a Parquet copy of the same data split alike.
+    hashed = F.xxhash64(*values.values(), F.lit(seed))
+    split_value = F.shiftrightunsigned(hashed, 64 - _HASH_BITS).cast("double") / 2.0**_HASH_BITS
+    rows = frame.select(
+        *[value.alias(name) for name, value in values.items()], split_value.alias(_SPLIT)
     )
-    rows = frame.select(*as_double, split_value.alias(_SPLIT))
     return rows.filter(F.col(_SPLIT) < fraction), features
 
 

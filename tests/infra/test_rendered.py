@@ -19,7 +19,7 @@ Program = Callable[..., OfflineRun]
 
 # A minor DOKS offers (1.33 to 1.35 at the time of writing) and kubernetes-validate ships.
 KUBERNETES_VERSION = "1.34.0"
-STACKS = ("dev", "local")
+STACKS = ("dev", "local", "prod")
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +104,8 @@ def key_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[
 def exists(defaults: dict[str, Any], path: tuple[str, ...]) -> bool:
     node: Any = defaults
     for key in path:
+        if node == {}:
+            return True  # a free-form map in the chart (resources, labels): any key is valid
         if not isinstance(node, dict) or key not in node:
             return False
         node = node[key]

@@ -104,9 +104,23 @@ def standalone_cluster(workdir: Path, workers: int = 2) -> Iterator[StandaloneCl
         yield cluster
 
 
+def process_group_members(group: int) -> list[int]:
+    members = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = stat_file.read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[2]) == group:
+            members.append(int(stat_file.parent.name))
+    return members
+
+
 def kill_worker(cluster: StandaloneCluster, index: int) -> None:
     """SIGKILL a worker and the executor it launched, as a lost node would."""
     worker = cluster.worker_processes[index]
+    executors = [pid for pid in process_group_members(worker.pid) if pid != worker.pid]
+    assert executors, "the worker runs no executor to lose"
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait()
 

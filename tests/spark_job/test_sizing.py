@@ -13,7 +13,7 @@ def test_parses_spark_memory_notation(memory: str, mib: int) -> None:
 
 @pytest.mark.parametrize("memory", ["", "1gb", "-1g", "one"])
 def test_rejects_what_spark_would_not_accept(memory: str) -> None:
-    with pytest.raises(ValueError, match="e.g. 1g"):
+    with pytest.raises(ValueError, match=r"e\.g\. 1g"):
         parse_spark_memory_mib(memory)
 
 

@@ -60,18 +60,23 @@ def test_trainer_reaches_the_bayes_accuracy_of_generated_data(
     assert metrics["executors"] == 1  # local mode: the driver's JVM is the one executor
     assert metrics["spark_version"] == "4.0.4"
     assert 0 < metrics["train_seconds"] < metrics["total_seconds"]
-    model = DecisionTreeClassificationModel.load(str(output / "model"))  # starts Spark in-process
-    assert model.numFeatures == len(generated["features"])
-    assert model.depth <= 5
+    spark = start_spark("test-model", "local[1]", {})
+    try:
+        model = DecisionTreeClassificationModel.load(str(output / "model"))
+        assert model.numFeatures == len(generated["features"])
+        assert model.depth <= 5
+    finally:
+        spark.stop()
 
 
-def test_csv_input_trains_the_same_model_and_fraction_samples(
+def test_csv_input_holds_out_the_same_rows_and_fraction_samples(
     dataset: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
     location, _ = dataset
     parquet = start_spark("test-csv", "local[2]", {}).read.parquet(str(location))
     csv_location = tmp_path / "generated.csv"
     parquet.write.option("header", "true").csv(str(csv_location))
+    parquet.sparkSession.stop()  # each trainer run starts its own session
     for name, source in (("parquet", location), ("csv", csv_location)):
         assert (
             train.main(
@@ -81,8 +86,9 @@ def test_csv_input_trains_the_same_model_and_fraction_samples(
         )
     from_parquet, from_csv = read_metrics(tmp_path / "parquet"), read_metrics(tmp_path / "csv")
     assert from_csv["format"] == "csv"
-    assert from_csv["accuracy"] == from_parquet["accuracy"]
+    # The same rows are held out; the tree's bins come from a sample that follows the file layout.
     assert from_csv["test_rows"] == from_parquet["test_rows"]
+    assert from_csv["accuracy"] == pytest.approx(from_parquet["accuracy"], abs=0.01)
 
     assert (
         train.main(

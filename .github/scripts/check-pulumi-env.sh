@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Fails early, with one line per missing setting, when the repository is not set up for pulumi
+# (README, "CI/CD"). It only tests whether values are empty; it never prints one.
+set -uo pipefail
+
+problems=0
+missing() {
+  echo "::error::$1"
+  problems=$((problems + 1))
+}
+
+backend_url="${PULUMI_BACKEND_URL:-}"
+
+if [ -z "${DIGITALOCEAN_TOKEN:-}" ]; then
+  missing "secret DIGITALOCEAN_TOKEN is empty: add a DigitalOcean API token as a repository secret"
+fi
+
+case "$backend_url" in
+  s3://*)
+    if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ]; then
+      missing "secret PULUMI_CONFIG_PASSPHRASE is empty: add the stacks' passphrase as a repository secret"
+    fi
+    if [ -z "${AWS_ACCESS_KEY_ID:-}" ] || [ -z "${AWS_SECRET_ACCESS_KEY:-}" ]; then
+      missing "secrets SPACES_ACCESS_KEY_ID / SPACES_SECRET_ACCESS_KEY are empty: add the Spaces access key pair as repository secrets"
+    fi
+    if [[ "$backend_url" != *"endpoint="* ]]; then
+      missing "variable PULUMI_BACKEND_URL has no endpoint= parameter, so state would go to AWS S3: use s3://BUCKET?endpoint=REGION.digitaloceanspaces.com&region=REGION&s3ForcePathStyle=true"
+    fi
+    ;;
+  "" | https://*)
+    if [ -z "${PULUMI_ACCESS_TOKEN:-}" ]; then
+      missing "no state backend: set the repository variable PULUMI_BACKEND_URL (Spaces) or the secret PULUMI_ACCESS_TOKEN (Pulumi Cloud)"
+    fi
+    ;;
+  *)
+    missing "variable PULUMI_BACKEND_URL must be an s3:// Spaces URL or empty (Pulumi Cloud): a runner's own storage starts empty on every run"
+    ;;
+esac
+
+if [ "$problems" -gt 0 ]; then
+  exit 1
+fi
+if [ -z "$backend_url" ] || [[ "$backend_url" == https://* ]]; then
+  echo "pulumi settings present (state in Pulumi Cloud)"
+else
+  echo "pulumi settings present (state in Spaces)"
+fi

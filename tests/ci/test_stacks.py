@@ -1,0 +1,139 @@
+"""The stack files CI previews and deploys: valid, declared, and run by the program under mocks.
+
+Each DigitalOcean stack file is run through the real program (infra.offline, Pulumi's mocks), so a
+prod value the program cannot use fails here, before a pull request preview does.
+"""
+
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.offline import OfflineRun, run_offline
+from infra.render import stack_config
+from infra.settings import CONFIG_KEYS, PROJECT, Settings, load_settings
+from spark_job import sizing
+from tests.support import REPO_ROOT
+
+CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
+APPLICATION = "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication"
+DIGITALOCEAN_STACKS = ["dev", "prod"]
+
+
+def stack_file(stack: str) -> dict[str, Any]:
+    document = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+def all_stacks() -> list[str]:
+    return sorted(
+        path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        for path in REPO_ROOT.glob("Pulumi.*.yaml")
+    )
+
+
+@pytest.fixture(scope="module", params=DIGITALOCEAN_STACKS)
+def offline(request: pytest.FixtureRequest) -> tuple[Settings, OfflineRun]:
+    stack: str = request.param
+    config = stack_config(stack)
+    return load_settings(config), run_offline(config, stack)
+
+
+@pytest.mark.parametrize("stack", all_stacks())
+def test_every_stack_file_passes_settings_validation(stack: str) -> None:
+    load_settings(stack_config(stack))
+
+
+@pytest.mark.parametrize("stack", all_stacks())
+def test_stack_files_hold_only_declared_project_config(stack: str) -> None:
+    document = stack_file(stack)
+    # encryptionsalt is what `pulumi stack init --secrets-provider passphrase` adds (README, CI/CD).
+    assert set(document) <= {"config", "encryptionsalt"}
+    project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
+    ours = {
+        key.removeprefix(f"{PROJECT}:") for key in document["config"] if key.startswith(PROJECT)
+    }
+    assert ours <= set(project) == set(CONFIG_KEYS)
+
+
+def test_prod_sets_the_same_keys_as_dev_with_production_values() -> None:
+    dev, prod = stack_file("dev"), stack_file("prod")
+    assert set(prod) == set(dev) and set(prod["config"]) == set(dev["config"])
+    dev_settings = load_settings(stack_config("dev"))
+    prod_settings = load_settings(stack_config("prod"))
+    assert (dev_settings.ha_control_plane, prod_settings.ha_control_plane) == (False, True)
+    assert (dev_settings.alerting, prod_settings.alerting) == (False, True)
+    assert prod_settings.registry_tier.value == "professional" != dev_settings.registry_tier.value
+    dev_node = sizing.NODE_SIZES[dev_settings.node_size]
+    prod_node = sizing.NODE_SIZES[prod_settings.node_size]
+    assert prod_node.allocatable_cpu_millis > dev_node.allocatable_cpu_millis
+    assert prod_node.allocatable_memory_mib > dev_node.allocatable_memory_mib
+    assert prod_settings.min_nodes > dev_settings.min_nodes
+    assert prod_settings.max_nodes > dev_settings.max_nodes
+
+
+def test_prod_run_fits_its_pool_with_room_to_spare() -> None:
+    settings = load_settings(stack_config("prod"))
+    needed = sizing.nodes_needed(
+        sizing.NODE_SIZES[settings.node_size],
+        settings.executor_instances,
+        settings.executor_cores,
+        settings.executor_memory,
+    )
+    # The pool also holds the operator and the monitoring stack; leave at least half free.
+    assert needed <= settings.max_nodes // 2
+
+
+def test_program_builds_the_cluster_each_stack_file_asks_for(
+    offline: tuple[Settings, OfflineRun],
+) -> None:
+    settings, run = offline
+    cluster = run.one(CLUSTER).inputs
+    assert cluster["ha"] is settings.ha_control_plane
+    assert cluster["region"] == settings.region
+    pool = cluster["nodePool"]
+    assert (pool["size"], pool["minNodes"], pool["maxNodes"]) == (
+        settings.node_size,
+        settings.min_nodes,
+        settings.max_nodes,
+    )
+    assert f"spark-doks-{run.stack}" in cluster["tags"]
+
+
+def test_program_subscribes_the_registry_tier_each_stack_file_asks_for(
+    offline: tuple[Settings, OfflineRun],
+) -> None:
+    settings, run = offline
+    assert run.one(REGISTRY).inputs["subscriptionTierSlug"] == settings.registry_tier.value
+
+
+def test_program_sizes_the_training_run_from_each_stack_file(
+    offline: tuple[Settings, OfflineRun],
+) -> None:
+    settings, run = offline
+    spec = run.one(APPLICATION).inputs["spec"]
+    executor = spec["executor"]
+    assert (executor["instances"], executor["cores"], executor["memory"]) == (
+        settings.executor_instances,
+        settings.executor_cores,
+        settings.executor_memory,
+    )
+    assert spec["driver"]["memory"] == settings.driver_memory
+    assert run.one(APPLICATION).inputs["metadata"]["namespace"] == settings.job_namespace
+
+
+def test_each_stack_exports_every_output_with_the_kubeconfig_secret(
+    offline: tuple[Settings, OfflineRun],
+) -> None:
+    _, run = offline
+    assert {"clusterName", "clusterId", "kubeconfig", "image", "followCommands"} <= set(run.outputs)
+    assert "kubeconfig" in run.secret_outputs
+
+
+def test_the_stacks_listed_here_are_the_ones_ci_deploys() -> None:
+    # Keeps this module's stack list in step with the workflows (tests/ci/test_workflows.py).
+    assert set(DIGITALOCEAN_STACKS) == {
+        stack for stack in all_stacks() if load_settings(stack_config(stack)).on_digitalocean
+    }
