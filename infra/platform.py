@@ -18,6 +18,7 @@ from infra.spark import (
 )
 from monitoring.spark_metrics import spark_metrics_conf
 from spark_job.application import TrainingRun, run_name, spark_application
+from spark_job.cost import DEFAULT_PRICES, pool_monthly_cost
 
 LOCAL_REPOSITORY = f"{PROJECT}/{REPOSITORY}"
 
@@ -117,11 +118,16 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             f"pulumi stack output kubeconfig --show-secrets > kubeconfig-{stack}.yaml && "
             f"export KUBECONFIG=$PWD/kubeconfig-{stack}.yaml"
         )
+        pool_cost = pool_monthly_cost(
+            DEFAULT_PRICES, settings.node_size, settings.min_nodes, settings.max_nodes
+        )
         outputs.update(
             clusterName=cluster.name,
             clusterId=cluster.id,
             kubeconfig=cluster.kubeconfig,
             registryEndpoint=registry.endpoint,
+            monthlyCostFloor=pool_cost.floor_usd,
+            monthlyCostCeiling=pool_cost.ceiling_usd,
         )
     else:
         # The local target uses the current kube context and an image loaded into that cluster.

@@ -62,9 +62,7 @@ def parse_args(argv: Sequence[str]) -> Any:
     parser.add_argument(
         "--label-col", default="label", help="integer class column (default: label)"
     )
-    parser.add_argument(
-        "--output", type=Path, required=True, help="result folder, replaced atomically"
-    )
+    parser.add_argument("--output", required=True, help="local result folder, replaced atomically")
     parser.add_argument("--fraction", type=float, default=1.0, help="share of rows used, in (0, 1]")
     parser.add_argument("--max-depth", type=int, default=5)
     parser.add_argument(
@@ -98,11 +96,10 @@ def parse_args(argv: Sequence[str]) -> Any:
         args.spark_conf[key.strip()] = value
     if args.format is None:
         args.format = "csv" if args.input.rstrip("/").lower().endswith(".csv") else "parquet"
-    if urlparse(str(args.output)).scheme not in ("", "file"):
-        parser.error(
-            f"--output {args.output} must be a local folder (the driver writes it atomically)"
-        )
-    args.output = Path(str(args.output).removeprefix("file://"))
+    output = urlparse(args.output)
+    if output.scheme not in ("", "file"):
+        parser.error(f"--output {args.output} must be a local folder (written atomically)")
+    args.output = Path(output.path if output.scheme else args.output)
     return args
 
 
@@ -125,7 +122,7 @@ def local_task_slots(master: str | None) -> int | None:
         return 1
     if name.startswith("local[") and name.endswith("]"):
         cores = name[len("local[") : -1].split(",")[0]
-        return os.cpu_count() or 1 if cores == "*" else int(cores)
+        return (os.cpu_count() or 1) if cores == "*" else int(cores)
     return None
 
 

@@ -238,6 +238,8 @@ def test_outputs_name_what_a_user_needs(program: Program) -> None:
         "clusterId",
         "kubeconfig",
         "registryEndpoint",
+        "monthlyCostFloor",
+        "monthlyCostCeiling",
         "image",
         "sparkApplicationName",
         "jobNamespace",

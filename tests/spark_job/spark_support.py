@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pyspark.find_spark_home import _find_spark_home
-
+from spark_job.standalone import StandaloneCluster
+from spark_job.standalone import standalone_cluster as start_standalone_cluster
 from tests.support import REPO_ROOT
 
 
@@ -92,122 +92,37 @@ def wait_for_job(
                 ):
                     return
         except (OSError, ValueError):
-            pass  # the UI is not up yet, or answers "Spark is starting up" in plain text
+            pass  # the UI is not up yet, or answers before its REST API is (not JSON)
         time.sleep(0.2)
     raise AssertionError(f"no job named like {name_part!r} within {timeout} s")
 
 
-def child_pids(pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(entry.name))
-    return children
-
-
-class StandaloneCluster:
-    """A Spark standalone master and workers from the pyspark package's own jars."""
-
-    def __init__(self, workdir: Path, workers: int) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"spark://127.0.0.1:{self.port}"
-        self.web_port = free_port()
-        self.workers: list[subprocess.Popen[str]] = []
-        self.master: subprocess.Popen[str] | None = None
-        self.worker_count = workers
-
-    def start(self) -> None:
-        self.master = self._start(
-            "master",
-            "org.apache.spark.deploy.master.Master",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--webui-port",
-            str(self.web_port),
-        )
-        self.workers = [
-            self._start(
-                f"worker{index}",
-                "org.apache.spark.deploy.worker.Worker",
-                "--cores",
-                "1",
-                "--memory",
-                "1g",
-                "--webui-port",
-                "0",
-                "--work-dir",
-                str(self.workdir / f"worker{index}"),
-                self.url,
-            )
-            for index in range(self.worker_count)
-        ]
-        self._wait_for_workers(self.worker_count)
-
-    def _start(self, name: str, main_class: str, *args: str) -> subprocess.Popen[str]:
-        spark_class = Path(_find_spark_home()) / "bin" / "spark-class"
-        log = (self.workdir / f"{name}.log").open("w")
-        return subprocess.Popen(
-            [str(spark_class), main_class, *args],
-            env={**spark_env(), "SPARK_HOME": _find_spark_home()},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    def _wait_for_workers(self, count: int, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                alive = [
-                    w
-                    for w in get_json(f"http://127.0.0.1:{self.web_port}/json/")["workers"]
-                    if w["state"] == "ALIVE"
-                ]
-                if len(alive) == count:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise AssertionError(
-            f"{count} workers did not register within {timeout} s; see {self.workdir}"
-        )
-
-    def kill_worker(self, index: int) -> None:
-        """SIGKILL a worker and the executor it launched, as a lost node would."""
-        worker = self.workers[index]
-        executors = child_pids(worker.pid)
-        assert executors, "the worker runs no executor to lose"
-        for executor in executors:
-            os.kill(executor, signal.SIGKILL)
-        worker.kill()
-        worker.wait()
-
-    def stop(self) -> None:
-        for process in [*self.workers, self.master]:
-            if process is not None and process.poll() is None:
-                for child in child_pids(process.pid):
-                    os.kill(child, signal.SIGTERM)
-                process.terminate()
-                process.wait(timeout=30)
-
-
 @contextmanager
 def standalone_cluster(workdir: Path, workers: int = 2) -> Iterator[StandaloneCluster]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    cluster = StandaloneCluster(workdir, workers)
-    try:
-        cluster.start()
+    """One-core, 1g workers from spark_job.standalone, the sweep's cluster manager."""
+    with start_standalone_cluster(workers, 1, "1g", workdir) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
+
+
+def process_group_members(group: int) -> list[int]:
+    members = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = stat_file.read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[2]) == group:
+            members.append(int(stat_file.parent.name))
+    return members
+
+
+def kill_worker(cluster: StandaloneCluster, index: int) -> None:
+    """SIGKILL a worker and the executor it launched, as a lost node would."""
+    worker = cluster.worker_processes[index]
+    executors = [pid for pid in process_group_members(worker.pid) if pid != worker.pid]
+    assert executors, "the worker runs no executor to lose"
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
 
 
 def cluster_args(cluster: StandaloneCluster, executors: int, ui_port: int) -> Sequence[str]:
@@ -224,6 +139,6 @@ def cluster_args(cluster: StandaloneCluster, executors: int, ui_port: int) -> Se
     }
     return [
         "--master",
-        cluster.url,
+        cluster.master_url,
         *[arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")],
     ]

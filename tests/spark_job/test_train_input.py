@@ -1,6 +1,7 @@
 """Bad input: one line on stderr naming the problem and the fix, exit status 2, nothing written."""
 
 import datetime
+import os
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,21 @@ def test_the_process_prints_one_line_and_no_java_trace(tmp_path: Path) -> None:
     ]
     assert result.stdout == ""
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("master", "slots"),
+    [("local", 1), ("local[3]", 3), ("local[*]", os.cpu_count()), ("spark://h:7077", None)],
+)
+def test_local_masters_get_partitions_for_their_cores(master: str, slots: int | None) -> None:
+    assert train.local_task_slots(master) == slots
+
+
+def test_output_accepts_file_urls_and_refuses_object_stores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = train.parse_args(["--input", "in", "--output", f"file://{tmp_path}/out"])
+    assert args.output == tmp_path / "out"
+    expect_input_error(
+        capsys, ["--input", "in", "--output", "s3a://bucket/out"], "must be a local folder"
+    )

@@ -16,6 +16,7 @@ from tests.spark_job.spark_support import (
     cluster_args,
     free_port,
     generate_dataset,
+    kill_worker,
     run_trainer,
     spark_env,
     standalone_cluster,
@@ -165,7 +166,7 @@ def test_two_executors_and_a_lost_worker(
             text=True,
         )
         wait_for_job(ui_port, TRAINING_JOB, disturbed)
-        cluster.kill_worker(0)
+        kill_worker(cluster, 0)
         _, stderr = disturbed.communicate(timeout=600)
         assert disturbed.returncode == 0, stderr
     survived = read_metrics(tmp_path / "disturbed")
