@@ -17,8 +17,9 @@ from infra.spark import (
     TrainingJob,
 )
 from monitoring.spark_metrics import spark_metrics_conf
-from spark_job.application import TrainingRun, run_name, spark_application
+from spark_job.application import TrainingRun, spark_application
 from spark_job.cost import DEFAULT_PRICES, pool_monthly_cost
+from spark_job.tuning import spark_tuning_conf
 
 LOCAL_REPOSITORY = f"{PROJECT}/{REPOSITORY}"
 
@@ -32,23 +33,12 @@ def training_manifest(
     trainer_args: list[str],
 ) -> dict[str, Any]:
     """The SparkApplication for this stack's settings, named after what defines the run."""
-    # Seam: the trainer's partition tuning (spark_job/tuning.py, not on main yet) merges in here:
-    # {**spark_metrics_conf(), **spark_tuning_conf(executor_instances, executor_cores)}.
-    conf = spark_metrics_conf()
-    job = {
-        "executor_instances": settings.executor_instances,
-        "executor_cores": settings.executor_cores,
-        "executor_memory": settings.executor_memory,
-        "driver_memory": settings.driver_memory,
-        "input_path": settings.input_path,
-        "data_fraction": settings.data_fraction,
-        "max_depth": settings.max_depth,
-        "spark_conf": conf,
-        "trainer_args": trainer_args,
+    conf = {
+        **spark_metrics_conf(),
+        **spark_tuning_conf(settings.executor_instances, settings.executor_cores),
     }
     return spark_application(
         TrainingRun(
-            name=run_name(image, job),
             namespace=namespace,
             image=image,
             service_account=service_account,

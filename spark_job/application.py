@@ -4,6 +4,7 @@ The Pulumi program and the sweep's cluster backend both build their manifests he
 looks the same however it is submitted.
 """
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spark_job.image import APP_DIR, MAIN_APPLICATION_FILE, spark_version
+from spark_job.sizing import memory_overhead_mib
 
 API_VERSION = "sparkoperator.k8s.io/v1beta2"
 KIND = "SparkApplication"
@@ -40,9 +42,8 @@ def is_dns_label(name: str) -> bool:
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """What defines one training run on Kubernetes."""
+    """What defines one training run on Kubernetes; its name is derived from all of it."""
 
-    name: str
     namespace: str
     image: str
     service_account: str
@@ -59,23 +60,25 @@ class TrainingRun:
     # "Never" for an image loaded into a local cluster: it has no registry (and no repo digest),
     # and a pull attempt would look for the name on Docker Hub.
     image_pull_policy: str = "IfNotPresent"
+    # Tells apart runs that are otherwise the same, e.g. the same count in two executor sweeps.
+    name_salt: str = ""
 
-    def __post_init__(self) -> None:
-        if not is_dns_label(self.name):
-            raise ValueError(
-                f"SparkApplication name {self.name!r} is not a DNS label (lowercase letters, "
-                "digits and '-', starting with a letter, at most 63 characters)"
-            )
+    @property
+    def name(self) -> str:
+        return run_name(self)
 
 
-def run_name(image: str, job: Mapping[str, Any]) -> str:
-    """A DNS-label name that changes whenever the image or any job setting changes.
+def run_name(run: TrainingRun) -> str:
+    """A DNS-label name that changes whenever anything that defines the run changes.
 
-    ``image`` should be the digest reference, so a rebuilt trainer is a new run too. ``job`` holds
-    the settings that define the run (executors, memory, input, ...), JSON-serialisable.
+    ``run.image`` should be the digest reference, so a rebuilt trainer is a new run too.
     """
-    definition = json.dumps({"image": image, "job": job}, sort_keys=True)
-    return "train-" + hashlib.sha256(definition.encode()).hexdigest()[:12]
+    definition = {
+        key: dict(value) if isinstance(value, Mapping) else value
+        for key, value in dataclasses.asdict(run).items()
+    }
+    digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+    return "train-" + digest[:12]
 
 
 def _security_context() -> dict[str, Any]:
@@ -148,6 +151,8 @@ def spark_application(run: TrainingRun) -> dict[str, Any]:
             "coreRequest": str(DRIVER_CORES),
             "coreLimit": str(DRIVER_CORES),
             "memory": run.driver_memory,
+            # Explicit, so pods request exactly what spark_job.sizing counts when fitting nodes.
+            "memoryOverhead": f"{memory_overhead_mib(run.driver_memory)}m",
         },
         "executor": {
             **pod_common,
@@ -156,6 +161,7 @@ def spark_application(run: TrainingRun) -> dict[str, Any]:
             "coreRequest": str(run.executor_cores),
             "coreLimit": str(run.executor_cores),
             "memory": run.executor_memory,
+            "memoryOverhead": f"{memory_overhead_mib(run.executor_memory)}m",
         },
     }
     if run.image_pull_secret is not None:

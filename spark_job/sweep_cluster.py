@@ -20,7 +20,7 @@ from typing import Any, Protocol, cast
 
 from kubernetes.client.exceptions import ApiException
 
-from spark_job.application import TrainingRun, run_name, spark_application
+from spark_job.application import TrainingRun, spark_application
 from spark_job.run_result import RunFailed, RunMetrics, summary_from_log
 from spark_job.tuning import spark_tuning_conf
 
@@ -79,17 +79,9 @@ class ClusterBackend:
 
     def training_run(self, executors: int) -> TrainingRun:
         """This sweep's run with `executors` executors: same settings, a name of its own."""
-        job = {
-            "sweep": self.sweep_id,
-            "executorInstances": executors,
-            "executorCores": self.template.executor_cores,
-            "executorMemory": self.template.executor_memory,
-            "inputPath": self.template.input_path,
-            "dataFraction": self.template.data_fraction,
-        }
         return replace(
             self.template,
-            name=run_name(self.template.image, job),
+            name_salt=self.sweep_id,
             executor_instances=executors,
             spark_conf={
                 **self.template.spark_conf,
@@ -190,7 +182,6 @@ def template_from_application(
         else TrainingRun.max_depth
     )
     return TrainingRun(
-        name=application["metadata"]["name"],
         namespace=namespace,
         image=image,
         service_account=driver["serviceAccount"],

@@ -10,6 +10,7 @@ import pytest
 from infra.offline import DeclaredResource, OfflineRun, PlatformMocks, RecordingMonitor
 from infra.settings import SettingsError
 from monitoring.spark_metrics import spark_metrics_conf
+from spark_job.tuning import spark_tuning_conf
 from tests.support import REPO_ROOT
 
 Program = Callable[..., OfflineRun]
@@ -103,6 +104,17 @@ def test_trainer_settings_reach_the_command_line(program: Program) -> None:
 
 def test_spark_conf_enables_both_prometheus_endpoints(program: Program) -> None:
     assert spec(program())["sparkConf"].items() >= spark_metrics_conf().items()
+
+
+@pytest.mark.parametrize("config", [SMALL, LARGE])
+def test_partitions_follow_the_task_slots_of_the_config(
+    program: Program, config: dict[str, str]
+) -> None:
+    slots = int(config["executorInstances"]) * int(config["executorCores"])
+    assert spec(program(**config))["sparkConf"].items() >= (
+        spark_tuning_conf(int(config["executorInstances"]), int(config["executorCores"])).items()
+    )
+    assert int(spec(program(**config))["sparkConf"]["spark.sql.shuffle.partitions"]) >= slots
 
 
 def test_application_waits_for_the_operator_and_rbac(program: Program) -> None:

@@ -7,17 +7,13 @@ import pytest
 from spark_job.application import (
     BAKED_SAMPLE_PATH,
     TrainingRun,
-    run_name,
     spark_application,
 )
 from spark_job.image import MAIN_APPLICATION_FILE, spark_version
 
-JOB = {"executor_instances": 4, "executor_cores": 1, "executor_memory": "1g"}
-
 
 def training_run(**changes: object) -> TrainingRun:
     run = TrainingRun(
-        name="train-abc",
         namespace="spark-jobs",
         image="registry.digitalocean.com/r/trainer@sha256:" + "a" * 64,
         service_account="spark",
@@ -33,29 +29,30 @@ def training_run(**changes: object) -> TrainingRun:
 
 
 def test_run_name_is_a_stable_dns_label() -> None:
-    name = run_name("img@sha256:1", JOB)
-    assert name == run_name("img@sha256:1", dict(reversed(JOB.items())))
+    name = training_run().name
+    assert name == training_run(spark_conf={"spark.ui.port": "4040"}).name
     assert len(name) <= 63 and name.startswith("train-") and name == name.lower()
 
 
 @pytest.mark.parametrize(
-    ("image", "job"),
+    "change",
     [
-        ("img@sha256:2", JOB),
-        ("img@sha256:1", {**JOB, "executor_instances": 5}),
-        ("img@sha256:1", {**JOB, "executor_memory": "2g"}),
+        {"image": "registry.digitalocean.com/r/trainer@sha256:" + "b" * 64},
+        {"executor_instances": 4},
+        {"executor_memory": "3g"},
+        {"max_depth": 7},
+        {"spark_conf": {"spark.ui.port": "4041"}},
+        {"name_salt": "sweep-1"},
     ],
 )
-def test_run_name_changes_with_the_image_or_any_job_setting(
-    image: str, job: dict[str, object]
-) -> None:
-    assert run_name(image, job) != run_name("img@sha256:1", JOB)
+def test_run_name_changes_with_anything_that_defines_the_run(change: dict[str, object]) -> None:
+    assert training_run(**change).name != training_run().name
 
 
 def test_manifest_maps_the_run() -> None:
     manifest = spark_application(training_run())
     spec = manifest["spec"]
-    assert manifest["metadata"]["name"] == "train-abc"
+    assert manifest["metadata"]["name"] == training_run().name
     assert manifest["metadata"]["namespace"] == "spark-jobs"
     assert spec["type"] == "Python"
     assert spec["mainApplicationFile"] == MAIN_APPLICATION_FILE
@@ -66,6 +63,12 @@ def test_manifest_maps_the_run() -> None:
     assert spec["executor"]["cores"] == 2
     assert spec["executor"]["memory"] == "2g"
     assert spec["executor"]["coreRequest"] == "2"
+    # What spark_job.sizing counts when fitting pods on nodes: max(384 MiB, 10 %).
+    assert spec["executor"]["memoryOverhead"] == "384m"
+    assert (
+        spark_application(training_run(executor_memory="8g"))["spec"]["executor"]["memoryOverhead"]
+        == "820m"
+    )
     assert spec["driver"]["serviceAccount"] == spec["executor"]["serviceAccount"] == "spark"
     assert spec["sparkConf"] == {"spark.ui.port": "4040"}
 
@@ -105,8 +108,3 @@ def test_restarts_are_bounded() -> None:
 
 def test_no_pull_secret_means_no_image_pull_secrets_field() -> None:
     assert "imagePullSecrets" not in spark_application(training_run(image_pull_secret=None))["spec"]
-
-
-def test_a_name_that_is_not_a_dns_label_is_rejected() -> None:
-    with pytest.raises(ValueError, match="DNS label"):
-        training_run(name="Train_1")

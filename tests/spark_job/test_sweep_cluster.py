@@ -25,7 +25,6 @@ from tests.support import schemas_dir
 
 NAMESPACE = "spark-jobs"
 STACK_APPLICATION = TrainingRun(
-    name="train-0123456789ab",
     namespace=NAMESPACE,
     image="registry.digitalocean.com/spark-doks/trainer@sha256:" + "a" * 64,
     service_account="spark-driver",
