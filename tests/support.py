@@ -7,7 +7,9 @@ never go green by skipping what it was meant to check.
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +43,30 @@ def require_tool(name: str) -> str:
         unavailable(f"{name} is not on PATH; install it (Debian: apt-get install {name})")
     assert path is not None
     return path
+
+
+def _key_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for key, value in values.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and value:
+            yield from _key_paths(value, path)
+        else:
+            yield path
+
+
+def unknown_helm_values(values: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
+    """Key paths set in ``values`` that the chart's defaults lack (Helm would ignore them).
+
+    An empty map in the defaults (resources, labels, annotations) takes any keys below it.
+    """
+    unknown = []
+    for path in _key_paths(values):
+        node: Any = defaults
+        for key in path:
+            if isinstance(node, dict) and not node:
+                break
+            if not isinstance(node, dict) or key not in node:
+                unknown.append(".".join(path))
+                break
+            node = node[key]
+    return unknown

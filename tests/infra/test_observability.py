@@ -1,6 +1,6 @@
 """Prometheus and Grafana as declared by the program (under mocks) and their chart values."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -21,7 +21,7 @@ from infra.offline import DeclaredResource, OfflineRun
 from monitoring.grafana import DATASOURCE_UID, dashboard_files
 from monitoring.queries import ALERTS
 from monitoring.spark_metrics import DRIVER_PATH, EXECUTORS_PATH
-from tests.support import schemas_dir
+from tests.support import schemas_dir, unknown_helm_values
 
 Program = Callable[..., OfflineRun]
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -143,30 +143,6 @@ def test_the_run_pushes_results_and_starts_after_prometheus(program: Program) ->
     assert release(run, "prometheus").urn in application.dependencies
 
 
-def key_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for key, value in values.items():
-        path = (*prefix, key)
-        if isinstance(value, dict) and value:
-            yield from key_paths(value, path)
-        else:
-            yield path
-
-
-def unknown_paths(values: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
-    """Key paths absent from the chart's defaults; an empty map there takes any keys."""
-    unknown = []
-    for path in key_paths(values):
-        node: Any = defaults
-        for key in path:
-            if isinstance(node, dict) and not node:
-                break
-            if not isinstance(node, dict) or key not in node:
-                unknown.append(".".join(path))
-                break
-            node = node[key]
-    return unknown
-
-
 def chart_defaults(chart: str) -> dict[str, Any]:
     values: dict[str, Any] = yaml.safe_load(
         (schemas_dir() / "charts" / chart / "values.yaml").read_text()
@@ -178,10 +154,10 @@ def chart_defaults(chart: str) -> dict[str, Any]:
 def test_every_prometheus_value_exists_in_the_chart(alerting: bool) -> None:
     values = prometheus_values("spark-jobs", "spark-operator", alerting)
     pushgateway = values.pop("prometheus-pushgateway")
-    assert unknown_paths(values, chart_defaults("prometheus")) == []
+    assert unknown_helm_values(values, chart_defaults("prometheus")) == []
     # The pushgateway subchart's own defaults cover its keys beyond `enabled`.
     subchart = {"enabled": True, **chart_defaults("prometheus-pushgateway")}
-    assert unknown_paths(pushgateway, subchart) == []
+    assert unknown_helm_values(pushgateway, subchart) == []
     schema = yaml.safe_load(
         (schemas_dir() / "charts" / "prometheus" / "values.schema.json").read_text()
     )
@@ -192,10 +168,12 @@ def test_every_prometheus_value_exists_in_the_chart(alerting: bool) -> None:
 
 
 def test_every_grafana_value_exists_in_the_chart() -> None:
-    assert unknown_paths(grafana_values(NAMESPACE), chart_defaults("grafana")) == []
+    assert unknown_helm_values(grafana_values(NAMESPACE), chart_defaults("grafana")) == []
 
 
 def test_a_misspelt_value_is_reported() -> None:
     defaults = chart_defaults("grafana")
-    assert unknown_paths({"admin": {"existingSecrett": "x"}}, defaults) == ["admin.existingSecrett"]
-    assert unknown_paths({"datasources": {"any.yaml": {}}}, defaults) == []
+    assert unknown_helm_values({"admin": {"existingSecrett": "x"}}, defaults) == [
+        "admin.existingSecrett"
+    ]
+    assert unknown_helm_values({"datasources": {"any.yaml": {}}}, defaults) == []

@@ -13,7 +13,7 @@ import yaml
 from infra import render
 from infra.offline import OfflineRun
 from infra.spark import operator_values
-from tests.support import schemas_dir
+from tests.support import schemas_dir, unknown_helm_values
 
 Program = Callable[..., OfflineRun]
 
@@ -92,34 +92,15 @@ def test_the_crd_schema_rejects_a_wrong_type(crd_schema: dict[str, Any]) -> None
         jsonschema.validate(broken, crd_schema)
 
 
-def key_paths(values: dict[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for key, value in values.items():
-        path = (*prefix, key)
-        if isinstance(value, dict) and value:
-            yield from key_paths(value, path)
-        else:
-            yield path
-
-
-def exists(defaults: dict[str, Any], path: tuple[str, ...]) -> bool:
-    node: Any = defaults
-    for key in path:
-        if node == {}:
-            return True  # a free-form map in the chart (resources, labels): any key is valid
-        if not isinstance(node, dict) or key not in node:
-            return False
-        node = node[key]
-    return True
-
-
 def test_every_operator_value_the_program_sets_exists_in_the_chart() -> None:
     chart_values = schemas_dir() / "spark-operator" / "chart" / "values.yaml"
     defaults = yaml.safe_load(chart_values.read_text())
-    paths = list(key_paths(operator_values("spark-jobs")))
-    assert ("spark", "jobNamespaces") in paths
-    missing = [".".join(path) for path in paths if not exists(defaults, path)]
-    assert missing == []
-    assert not exists(defaults, ("spark", "jobNamespace"))
+    values = operator_values("spark-jobs")
+    assert "jobNamespaces" in values["spark"]
+    assert unknown_helm_values(values, defaults) == []
+    assert unknown_helm_values({"spark": {"jobNamespace": ["x"]}}, defaults) == [
+        "spark.jobNamespace"
+    ]
 
 
 def test_render_writes_every_object_with_secrets_masked(tmp_path: Path) -> None:
