@@ -31,7 +31,7 @@ from spark_job.session import start_spark
 METADATA_FILE = "_dataset.json"  # leading underscore: Spark's file readers skip it
 LABEL_COL = "label"
 # "100pct" is sized so one trainer run on a 2-core machine takes a few minutes (docs/benchmark.md).
-PRESET_ROWS = {"1pct": 100_000, "100pct": 10_000_000}
+PRESET_ROWS = {"1pct": 200_000, "100pct": 20_000_000}
 DEFAULT_FEATURES = 10
 DEFAULT_CLASSES = 8
 CLASS_CHOICES = (2, 4, 8, 16)
@@ -157,7 +157,7 @@ def parse_args(argv: Sequence[str]) -> Namespace:
     parser = OneLineParser(prog="python -m spark_job.datagen", description=__doc__.splitlines()[0])
     size = parser.add_mutually_exclusive_group(required=True)
     size.add_argument(
-        "--preset", choices=sorted(PRESET_ROWS), help="1pct: 100k rows, 100pct: 10M rows"
+        "--preset", choices=sorted(PRESET_ROWS), help="1pct: 200k rows, 100pct: 20M rows"
     )
     size.add_argument("--rows", type=int, help="number of rows")
     parser.add_argument("--output", type=Path, required=True, help="dataset folder (replaced)")

@@ -334,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             push_results(
                 args.pushgateway, metrics["application_id"], metrics["application_name"], metrics
             )
-        except OSError as error:
+        except (OSError, ValueError) as error:  # unreachable, refused, or not a URL
             print(
                 f"{PROG}: warning: could not push results to {args.pushgateway}: {error}",
                 file=sys.stderr,
