@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 
 from spark_job.cost import best_cost_time, cheapest_within_deadline
 
@@ -136,7 +137,18 @@ def markdown(rows: Sequence[SweepRow], context: SweepContext) -> str:
     return "\n".join(lines) + "\n"
 
 
-_LEGEND_BELOW = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "ncol": 3, "fontsize": 9}
+def _legend_below(axis: Axes, twin: Axes) -> None:
+    """One legend under the plot for the lines of an axis and its twin (second y axis)."""
+    handles, labels = axis.get_legend_handles_labels()
+    twin_handles, twin_labels = twin.get_legend_handles_labels()
+    axis.legend(
+        handles + twin_handles,
+        labels + twin_labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16),
+        ncol=3,
+        fontsize=9,
+    )
 
 
 def plot(rows: Sequence[SweepRow], context: SweepContext, path: Path) -> None:
@@ -157,13 +169,7 @@ def plot(rows: Sequence[SweepRow], context: SweepContext, path: Path) -> None:
     )
     cost_axis.set_ylabel(f"USD per run ({context.node_size})")
     cost_axis.set_ylim(bottom=0)
-    handles = time_axis.get_legend_handles_labels()
-    cost_handles = cost_axis.get_legend_handles_labels()
-    time_axis.legend(
-        handles[0] + cost_handles[0],
-        handles[1] + cost_handles[1],
-        **_LEGEND_BELOW,
-    )
+    _legend_below(time_axis, cost_axis)
     time_axis.set_title("Time and cost per run")
 
     scale_axis.plot(counts, [item.speedup for item in scales], "o-", label="speedup")
@@ -183,13 +189,7 @@ def plot(rows: Sequence[SweepRow], context: SweepContext, path: Path) -> None:
     )
     efficiency_axis.set_ylabel("parallel efficiency (%)")
     efficiency_axis.set_ylim(0, 110)
-    handles = scale_axis.get_legend_handles_labels()
-    efficiency_handles = efficiency_axis.get_legend_handles_labels()
-    scale_axis.legend(
-        handles[0] + efficiency_handles[0],
-        handles[1] + efficiency_handles[1],
-        **_LEGEND_BELOW,
-    )
+    _legend_below(scale_axis, efficiency_axis)
     scale_axis.set_title("Training speedup and efficiency")
 
     for axis in (time_axis, scale_axis):
