@@ -24,7 +24,7 @@ test-quick: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy infra spark_job monitoring policy/spark_doks_policy
+	$(VENV)/bin/mypy infra spark_job spark_runs monitoring policy/spark_doks_policy
 
 ## Grafana dashboards generated from monitoring/queries.py (commit the result).
 dashboards: $(STAMP)

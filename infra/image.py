@@ -9,7 +9,7 @@ import pulumi
 import pulumi_docker as docker
 
 from infra.registry import RegistryLogin
-from spark_job.image import BUILD_CONTEXT, DOCKERFILE
+from spark_runs.image import BUILD_CONTEXT, DOCKERFILE
 
 REPOSITORY = "trainer"
 # DOKS nodes are amd64; building for it explicitly keeps arm64 laptops producing runnable images.

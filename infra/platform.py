@@ -17,9 +17,9 @@ from infra.spark import (
     TrainingJob,
 )
 from monitoring.spark_metrics import spark_metrics_conf
-from spark_job.application import TrainingRun, spark_application
-from spark_job.cost import DEFAULT_PRICES, pool_monthly_cost
 from spark_job.tuning import spark_tuning_conf
+from spark_runs.application import TrainingRun, spark_application
+from spark_runs.cost import DEFAULT_PRICES, pool_monthly_cost
 
 LOCAL_REPOSITORY = f"{PROJECT}/{REPOSITORY}"
 

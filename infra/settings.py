@@ -20,8 +20,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from spark_job import sizing
-from spark_job.application import is_dns_label
+from spark_runs import sizing
+from spark_runs.application import is_dns_label
 
 PROJECT = "spark-doks"
 

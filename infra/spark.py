@@ -10,7 +10,7 @@ import pulumi_kubernetes as kubernetes
 import yaml
 
 from infra.network_policy import job_namespace_policies, operator_namespace_policies
-from spark_job.application import API_VERSION, KIND
+from spark_runs.application import API_VERSION, KIND
 
 OPERATOR_CHART = "spark-operator"
 OPERATOR_CHART_VERSION = "2.5.2"

@@ -1,1 +1,1 @@
-"""The PySpark training job: trainer, dataset generator, executor sweep. Never imports Pulumi."""
+"""The PySpark trainer and dataset generator: exactly what ships in the image (no Pulumi)."""

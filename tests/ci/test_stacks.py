@@ -12,7 +12,7 @@ import yaml
 from infra.offline import OfflineRun, run_offline
 from infra.render import stack_config
 from infra.settings import CONFIG_KEYS, PROJECT, Settings, load_settings
-from spark_job import sizing
+from spark_runs import sizing
 from tests.support import REPO_ROOT
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from spark_job.standalone import StandaloneCluster
-from spark_job.standalone import standalone_cluster as start_standalone_cluster
+from spark_runs.standalone import StandaloneCluster
+from spark_runs.standalone import standalone_cluster as start_standalone_cluster
 from tests.support import REPO_ROOT
 
 
@@ -99,7 +99,7 @@ def wait_for_job(
 
 @contextmanager
 def standalone_cluster(workdir: Path, workers: int = 2) -> Iterator[StandaloneCluster]:
-    """One-core, 1g workers from spark_job.standalone, the sweep's cluster manager."""
+    """One-core, 1g workers from spark_runs.standalone, the sweep's cluster manager."""
     with start_standalone_cluster(workers, 1, "1g", workdir) as cluster:
         yield cluster
 

@@ -1,6 +1,6 @@
 import pytest
 
-from spark_job.sizing import NODE_SIZES, nodes_needed, parse_spark_memory_mib, pod_memory_mib
+from spark_runs.sizing import NODE_SIZES, nodes_needed, parse_spark_memory_mib, pod_memory_mib
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-BUILD_CONTEXT = Path(__file__).resolve().parent
+BUILD_CONTEXT = Path(__file__).resolve().parent.parent / "spark_job"
 DOCKERFILE = BUILD_CONTEXT / "Dockerfile"
 APP_DIR = "/opt/spark-doks"
 MAIN_APPLICATION_FILE = f"local://{APP_DIR}/spark_job/train.py"

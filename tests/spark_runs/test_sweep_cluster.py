@@ -10,9 +10,9 @@ import pytest
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-from spark_job import sweep
-from spark_job.application import TrainingRun, spark_application
-from spark_job.sweep_cluster import (
+from spark_runs import sweep
+from spark_runs.application import TrainingRun, spark_application
+from spark_runs.sweep_cluster import (
     DRIVER_CONTAINER,
     GROUP,
     PLURAL,

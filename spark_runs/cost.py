@@ -6,7 +6,7 @@ node costs at most its monthly price in a month. A node pool's monthly usage is 
 60 seconds or $0.01 per node, aggregated over the month, so that minimum never applies to one run
 on a pool that outlives it. The control plane is free (HA adds a flat monthly fee, not per run).
 
-A run's cost is the nodes it needs (driver and executors packed by `spark_job.sizing`) times its
+A run's cost is the nodes it needs (driver and executors packed by `spark_runs.sizing`) times its
 duration at that per-second rate. It leaves out the time an autoscaler takes to add nodes before
 the run and to remove them after it, which are billed too but depend on the pool, not the run.
 """
@@ -20,7 +20,7 @@ from typing import Protocol, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
 
-from spark_job.sizing import NODE_SIZES, nodes_needed
+from spark_runs.sizing import NODE_SIZES, nodes_needed
 
 BILLED_HOURS_PER_MONTH = 672
 SECONDS_PER_BILLED_MONTH = BILLED_HOURS_PER_MONTH * 3600

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from spark_job.image import APP_DIR, MAIN_APPLICATION_FILE, spark_version
-from spark_job.sizing import memory_overhead_mib
+from spark_runs.image import APP_DIR, MAIN_APPLICATION_FILE, spark_version
+from spark_runs.sizing import memory_overhead_mib
 
 API_VERSION = "sparkoperator.k8s.io/v1beta2"
 KIND = "SparkApplication"
@@ -151,7 +151,7 @@ def spark_application(run: TrainingRun) -> dict[str, Any]:
             "coreRequest": str(DRIVER_CORES),
             "coreLimit": str(DRIVER_CORES),
             "memory": run.driver_memory,
-            # Explicit, so pods request exactly what spark_job.sizing counts when fitting nodes.
+            # Explicit, so pods request exactly what spark_runs.sizing counts when fitting nodes.
             "memoryOverhead": f"{memory_overhead_mib(run.driver_memory)}m",
         },
         "executor": {

@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from spark_job.cost import best_cost_time, cheapest_within_deadline
+from spark_runs.cost import best_cost_time, cheapest_within_deadline
 
 
 @dataclass(frozen=True)

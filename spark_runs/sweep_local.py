@@ -6,9 +6,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from spark_job.run_result import RunFailed, RunMetrics, parse_metrics
-from spark_job.standalone import spark_env, standalone_cluster, stop_process_group
 from spark_job.tuning import spark_tuning_conf
+from spark_runs.run_result import RunFailed, RunMetrics, parse_metrics
+from spark_runs.standalone import spark_env, standalone_cluster, stop_process_group
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 LOG_TAIL_LINES = 15

@@ -4,12 +4,12 @@ import dataclasses
 
 import pytest
 
-from spark_job.application import (
+from spark_runs.application import (
     BAKED_SAMPLE_PATH,
     TrainingRun,
     spark_application,
 )
-from spark_job.image import MAIN_APPLICATION_FILE, spark_version
+from spark_runs.image import MAIN_APPLICATION_FILE, spark_version
 
 
 def training_run(**changes: object) -> TrainingRun:
@@ -63,7 +63,7 @@ def test_manifest_maps_the_run() -> None:
     assert spec["executor"]["cores"] == 2
     assert spec["executor"]["memory"] == "2g"
     assert spec["executor"]["coreRequest"] == "2"
-    # What spark_job.sizing counts when fitting pods on nodes: max(384 MiB, 10 %).
+    # What spark_runs.sizing counts when fitting pods on nodes: max(384 MiB, 10 %).
     assert spec["executor"]["memoryOverhead"] == "384m"
     assert (
         spark_application(training_run(executor_memory="8g"))["spec"]["executor"]["memoryOverhead"]

@@ -1,6 +1,6 @@
 """Executor sweep: train once per executor count, then tabulate and plot time and cost.
 
-    python -m spark_job.sweep --backend local --executors 1,2 --input data/ --output sweep/
+    python -m spark_runs.sweep --backend local --executors 1,2 --input data/ --output sweep/
 
 Writes results.csv, results.md and sweep.png to the output directory, with each run's trainer
 output under runs/ and its log under logs/. The directory appears only when every run finished:
@@ -23,10 +23,10 @@ from typing import NoReturn, Protocol
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from spark_job.cost import DEFAULT_PRICES, PriceTable, load_prices, run_cost
-from spark_job.run_result import RunFailed, RunMetrics
-from spark_job.sizing import NODE_SIZES, parse_spark_memory_mib
-from spark_job.sweep_report import (
+from spark_runs.cost import DEFAULT_PRICES, PriceTable, load_prices, run_cost
+from spark_runs.run_result import RunFailed, RunMetrics
+from spark_runs.sizing import NODE_SIZES, parse_spark_memory_mib
+from spark_runs.sweep_report import (
     SweepContext,
     SweepRow,
     executors_phrase,
@@ -100,7 +100,7 @@ def _spark_memory(text: str) -> str:
 
 def parser() -> argparse.ArgumentParser:
     command = _OneLineParser(
-        prog="python -m spark_job.sweep",
+        prog="python -m spark_runs.sweep",
         description="Run the trainer once per executor count; write a table, a CSV and a plot.",
     )
     command.add_argument("--backend", choices=("local", "cluster"), required=True)
@@ -286,7 +286,7 @@ def _backend(
     arguments: argparse.Namespace, sweep_plan: SweepPlan
 ) -> AbstractContextManager[Backend]:
     if arguments.backend == "local":
-        from spark_job.sweep_local import LocalBackend
+        from spark_runs.sweep_local import LocalBackend
 
         return nullcontext(
             LocalBackend(
@@ -296,7 +296,7 @@ def _backend(
                 arguments.fraction,
             )
         )
-    from spark_job.sweep_cluster import cluster_backend
+    from spark_runs.sweep_cluster import cluster_backend
 
     try:
         return cluster_backend(arguments, sweep_plan.input_path)
@@ -311,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sweep_plan = plan(arguments)
         backend_context = _backend(arguments, sweep_plan)
     except UsageError as error:
-        print(f"python -m spark_job.sweep: error: {error}", file=sys.stderr)
+        print(f"python -m spark_runs.sweep: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     _interrupt_on_sigterm()
     try:

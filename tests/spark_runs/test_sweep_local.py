@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.spark_job.test_standalone import processes_mentioning
+from tests.spark_runs.test_standalone import processes_mentioning
 from tests.support import REPO_ROOT, require_tool
 
 ROWS = 2000
@@ -32,7 +32,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_local_sweep_with_one_and_two_executors(dataset: Path, tmp_path: Path) -> None:
     output = tmp_path / "sweep"
-    command = python_module("spark_job.sweep", "--backend", "local", "--executors", "1,2")
+    command = python_module("spark_runs.sweep", "--backend", "local", "--executors", "1,2")
     command += ["--input", str(dataset), "--output", str(output), "--deadline", "3600"]
     result = subprocess.run(
         command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, check=False
@@ -67,7 +67,7 @@ def test_ctrl_c_stops_the_trainer_and_the_cluster_and_writes_nothing(
 ) -> None:
     standalone_before = set(processes_mentioning(STANDALONE_WORK_DIR))
     output = tmp_path / "sweep"
-    command = python_module("spark_job.sweep", "--backend", "local", "--executors", "1")
+    command = python_module("spark_runs.sweep", "--backend", "local", "--executors", "1")
     command += ["--input", str(dataset), "--output", str(output)]
     sweep = subprocess.Popen(command, cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300

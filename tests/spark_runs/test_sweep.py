@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from spark_job import sweep
-from spark_job.run_result import RunFailed, RunMetrics
-from spark_job.sweep_report import SweepRow, scaling
+from spark_runs import sweep
+from spark_runs.run_result import RunFailed, RunMetrics
+from spark_runs.sweep_report import SweepRow, scaling
 from tests.support import REPO_ROOT
 
 TRAIN_SECONDS = {1: 100.0, 2: 60.0, 4: 40.0}
@@ -166,7 +166,7 @@ def test_an_existing_output_directory_is_not_overwritten(
 def test_the_module_entry_point_rejects_bad_input_before_starting_spark(tmp_path: Path) -> None:
     result = subprocess.run(
         [
-            *(sys.executable, "-m", "spark_job.sweep", "--backend", "local", "--executors", "2"),
+            *(sys.executable, "-m", "spark_runs.sweep", "--backend", "local", "--executors", "2"),
             *("--input", str(tmp_path / "missing"), "--output", str(tmp_path / "out")),
         ],
         cwd=REPO_ROOT,
@@ -183,7 +183,7 @@ def test_the_module_entry_point_rejects_bad_input_before_starting_spark(tmp_path
 def test_local_backend_warns_when_executors_outnumber_the_cores(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from spark_job import sweep_local
+    from spark_runs import sweep_local
 
     monkeypatch.setattr(sweep_local, "machine_cores", lambda: 2)
     backend = sweep_local.LocalBackend("data", executor_cores=1, executor_memory="1g", fraction=1)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from spark_job.cost import (
+from spark_runs.cost import (
     DEFAULT_PRICES,
     best_cost_time,
     cheapest_within_deadline,
@@ -11,7 +11,7 @@ from spark_job.cost import (
     pool_monthly_cost,
     run_cost,
 )
-from spark_job.sizing import NODE_SIZES
+from spark_runs.sizing import NODE_SIZES
 
 
 def test_every_node_size_the_stack_accepts_has_a_price() -> None:

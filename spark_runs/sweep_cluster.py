@@ -20,9 +20,9 @@ from typing import Any, Protocol, cast
 
 from kubernetes.client.exceptions import ApiException
 
-from spark_job.application import TrainingRun, spark_application
-from spark_job.run_result import RunFailed, RunMetrics, summary_from_log
 from spark_job.tuning import spark_tuning_conf
+from spark_runs.application import TrainingRun, spark_application
+from spark_runs.run_result import RunFailed, RunMetrics, summary_from_log
 
 GROUP = "sparkoperator.k8s.io"
 VERSION = "v1beta2"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pyspark
 
 from spark_job import datagen
-from spark_job.image import DOCKERFILE, spark_version
+from spark_runs.image import DOCKERFILE, spark_version
 from tests.support import REPO_ROOT
 
 

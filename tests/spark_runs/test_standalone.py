@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from spark_job.standalone import alive_workers, standalone_cluster
+from spark_runs.standalone import alive_workers, standalone_cluster
 from tests.support import require_tool
 
 
