@@ -5,13 +5,11 @@ from typing import Any
 import pulumi
 
 from infra.platform import build_platform
-from infra.settings import CONFIG_KEYS, PROJECT, load_settings
+from infra.settings import PROJECT, load_settings
+from infra.stack_config import project_config
 
 
 def run() -> dict[str, pulumi.Input[Any]]:
-    """Validate the stack config (before any resource exists), then declare the platform."""
-    config = pulumi.Config(PROJECT)
-    settings = load_settings(
-        {key: value for key in CONFIG_KEYS if (value := config.get(key)) is not None}
-    )
+    """Validate every stack config key (before any resource exists), then declare the platform."""
+    settings = load_settings(project_config(PROJECT))
     return build_platform(settings, pulumi.get_stack())

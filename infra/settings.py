@@ -4,6 +4,7 @@ Every key is flat (``pulumi config set spark-doks:KEY VALUE``). ``load_settings`
 them before any resource is declared and reports every bad key at once, each with its fix.
 """
 
+import difflib
 import re
 from collections.abc import Mapping
 from enum import StrEnum
@@ -20,12 +21,11 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from infra.regions import DOKS_REGIONS
 from spark_runs import sizing
 from spark_runs.application import is_dns_label
 
 PROJECT = "spark-doks"
-
-_REGION = re.compile(r"^[a-z]{3}\d$")
 
 
 class Target(StrEnum):
@@ -92,9 +92,10 @@ class Settings(BaseModel):
     @field_validator("region")
     @classmethod
     def _region_slug(cls, region: str) -> str:
-        if not _REGION.match(region):
+        if region not in DOKS_REGIONS:
             raise ValueError(
-                f"must be a DigitalOcean region slug such as sfo2 or nyc3 (got {region!r})"
+                f"must be a DigitalOcean region slug with DOKS: {', '.join(DOKS_REGIONS)} "
+                f"(got {region!r})"
             )
         return region
 
@@ -228,10 +229,17 @@ _FIXES: dict[str, str] = {
 }
 
 
+def _suggestion(key: str) -> str:
+    nearest = difflib.get_close_matches(key, CONFIG_KEYS, n=1, cutoff=0.6)
+    if nearest:
+        return f"did you mean {nearest[0]}?"
+    return f"known keys: {', '.join(CONFIG_KEYS)}"
+
+
 def _problem(error: Mapping[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "?"
     if error["type"] == "extra_forbidden":
-        return f"{PROJECT}:{key} is not a known key; known keys: {', '.join(CONFIG_KEYS)}"
+        return f"{PROJECT}:{key} is not a known key; {_suggestion(key)}"
     if error["type"] == "value_error":
         return f"{PROJECT}:{key} {error['ctx']['error']}"
     return f"{PROJECT}:{key} {_FIXES.get(key, error['msg'])} (got {error.get('input')!r})"

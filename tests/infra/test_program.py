@@ -1,5 +1,6 @@
 """The Pulumi program under mocks: what it declares, how it is wired, what it exports."""
 
+import json
 import runpy
 from collections.abc import Callable
 from typing import Any
@@ -303,6 +304,8 @@ INVALID = [
     ({"jobNamespace": "Spark Jobs"}, "jobNamespace"),
     ({"registryTier": "free"}, "registryTier"),
     ({"kubernetesVersion": "latest"}, "kubernetesVersion"),
+    ({"region": "sfo9"}, "region"),
+    ({"executorInstance": "6"}, "executorInstance"),
 ]
 
 
@@ -322,4 +325,31 @@ def test_invalid_config_names_the_key_and_declares_nothing(
     with pytest.raises(SettingsError) as caught:
         pulumi_program.run()
     assert [line.split()[0] for line in caught.value.problems] == [f"spark-doks:{key}"]
+    assert recorded.resources == []
+
+
+@pytest.mark.parametrize("source", ["set_all_config", "PULUMI_CONFIG"])
+def test_a_mistyped_key_suggests_the_known_one_and_declares_nothing(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI passes stack config as PULUMI_CONFIG; mocks and inline programs set it directly."""
+    from infra import program as pulumi_program
+
+    recorded = OfflineRun(stack="dev")
+    mocks = PlatformMocks()
+    pulumi.runtime.set_mocks(
+        mocks, project="spark-doks", stack="dev", monitor=RecordingMonitor(mocks, recorded)
+    )
+    config = {"spark-doks:executorInstance": "6", "spark-doks:region": "sfo2"}
+    if source == "PULUMI_CONFIG":
+        pulumi.runtime.set_all_config({})
+        monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    else:
+        pulumi.runtime.set_all_config(config)
+
+    with pytest.raises(SettingsError) as caught:
+        pulumi_program.run()
+    assert caught.value.problems == [
+        "spark-doks:executorInstance is not a known key; did you mean executorInstances?"
+    ]
     assert recorded.resources == []

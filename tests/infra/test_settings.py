@@ -2,6 +2,7 @@
 
 import pytest
 
+from infra.regions import DOKS_REGIONS
 from infra.settings import CONFIG_KEYS, RegistryTier, SettingsError, Target, load_settings
 
 
@@ -43,6 +44,7 @@ def test_the_issue_example_message() -> None:
     [
         ({"target": "aws"}, "target", "digitalocean or local"),
         ({"region": "San Francisco"}, "region", "region slug"),
+        ({"region": "sfo9"}, "region", "sfo2, sfo3, sgp1"),
         ({"kubernetesVersion": "latest"}, "kubernetesVersion", "empty (latest)"),
         ({"nodeSize": "s-64vcpu"}, "nodeSize", "s-2vcpu-4gb"),
         ({"minNodes": "0"}, "minNodes", ">= 1"),
@@ -118,3 +120,17 @@ def test_config_keys_include_every_key_of_the_design_and_brief() -> None:
         "registryTier", "haControlPlane", "alerting", "inputPath", "driverMemory", "maxDepth",
     }  # fmt: skip
     assert required == set(CONFIG_KEYS)
+
+
+def test_a_mistyped_key_is_refused_with_the_nearest_known_name() -> None:
+    assert problems({"executorInstance": "6"}) == [
+        "spark-doks:executorInstance is not a known key; did you mean executorInstances?"
+    ]
+
+
+def test_an_unknown_region_is_refused_with_every_doks_region_listed() -> None:
+    (problem,) = problems({"region": "sfo9"})
+    assert problem.startswith("spark-doks:region must be a DigitalOcean region slug")
+    for region in DOKS_REGIONS:
+        assert region in problem
+    assert "(got 'sfo9')" in problem

@@ -1,0 +1,21 @@
+"""DigitalOcean regions that offer DOKS: the list a region key is checked against.
+
+From DigitalOcean's regional availability matrix (DOKS is offered in every region except the
+retired nyc2, ams2 and sfo1 datacenters). `doctl kubernetes options regions` prints the current
+list; add a slug here when DigitalOcean opens a region.
+"""
+
+DOKS_REGIONS: tuple[str, ...] = (
+    "ams3",
+    "atl1",
+    "blr1",
+    "fra1",
+    "lon1",
+    "nyc1",
+    "nyc3",
+    "sfo2",
+    "sfo3",
+    "sgp1",
+    "syd1",
+    "tor1",
+)
