@@ -1,11 +1,16 @@
 """`make render`: every Kubernetes object a stack would apply, as YAML, without a cloud.
 
-Runs the Pulumi program under mocks with the stack's config (Pulumi.<stack>.yaml) and writes one
-file per Kubernetes object, plus the values of each Helm release, to OUTPUT/<stack>/. Secret values
-are replaced by a placeholder. Output is written to a temporary folder and renamed into place.
+Runs the Pulumi program under mocks with the stack's config (Pulumi.<stack>.yaml) and writes to
+OUTPUT/<stack>/: one file per Kubernetes object named <kind>-<namespace>-<name>.yaml (the same
+names every run, so two renders or two stacks diff file by file), the values of each Helm release,
+every embedded YAML or JSON document (scrape configs, dashboards) as its own readable file in
+<file>.embedded/, and digitalocean.yaml, the billed DigitalOcean resources with the pool's monthly
+cost range. Secret values are replaced by a placeholder; the image digest, which only a real
+build has, is a marked placeholder. Output is written to a temporary folder and renamed into place.
 """
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -15,6 +20,7 @@ from typing import Any
 import yaml
 
 from infra.offline import DeclaredResource, OfflineRun, run_offline
+from infra.render_summary import digitalocean_summary
 from infra.settings import PROJECT, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -83,24 +89,91 @@ def stack_config(stack: str) -> dict[str, str]:
     }
 
 
-def _file_name(index: int, manifest: dict[str, Any]) -> str:
+def _sort_key(manifest: dict[str, Any]) -> tuple[str, str, str]:
     metadata = manifest["metadata"]
-    namespace = metadata.get("namespace")
-    name = metadata["name"] if namespace is None else f"{namespace}-{metadata['name']}"
-    return f"{index:02d}-{manifest['kind'].lower()}-{name}.yaml"
+    return (manifest["kind"].lower(), metadata.get("namespace") or "", metadata["name"])
+
+
+def file_name(manifest: dict[str, Any]) -> str:
+    """``<kind>-<namespace>-<name>.yaml`` (no namespace for cluster-wide objects)."""
+    return "-".join(part for part in _sort_key(manifest) if part) + ".yaml"
+
+
+def _document(text: str) -> tuple[str, Any] | None:
+    """(extension, parsed) of a multi-line string that holds a YAML or JSON map or list."""
+    if "\n" not in text.strip():
+        return None
+    try:
+        return "json", json.loads(text)
+    except ValueError:
+        pass
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return ("yaml", parsed) if isinstance(parsed, dict | list) else None
+
+
+def embedded_documents(value: Any, path: tuple[str, ...] = ()) -> dict[str, tuple[str, Any]]:
+    """Every YAML or JSON document held in a string of ``value``, by its dotted key path."""
+    if isinstance(value, dict):
+        items: list[tuple[str, Any]] = [(str(key), item) for key, item in value.items()]
+    elif isinstance(value, list):
+        items = [(str(index), item) for index, item in enumerate(value)]
+    elif isinstance(value, str) and (document := _document(value)) is not None:
+        return {".".join(path): document}
+    else:
+        return {}
+    found: dict[str, tuple[str, Any]] = {}
+    for key, item in items:
+        found.update(embedded_documents(item, (*path, key)))
+    return found
+
+
+def _dump(document: Any) -> str:
+    return yaml.safe_dump(document, sort_keys=True, width=100)
+
+
+def _write(folder: Path, name: str, document: Any, placeholder: str | None) -> list[Path]:
+    """The file, then its embedded documents beside it, each readable on its own."""
+    text = _dump(document)
+    if placeholder and placeholder in text:
+        text = f"# PLACEHOLDER: {placeholder} is made up by the offline render; " + (
+            "pulumi up uses the digest of the image it pushed\n" + text
+        )
+    path = folder / name
+    path.write_text(text)
+    written = [path]
+    embedded = embedded_documents(document)
+    if embedded:
+        beside = folder / f"{path.stem}.embedded"
+        beside.mkdir()
+        for key_path, (extension, parsed) in sorted(embedded.items()):
+            stem = key_path.replace("/", "_").removesuffix(f".{extension}")
+            inner = beside / f"{stem}.{extension}"
+            if extension == "json":
+                inner.write_text(json.dumps(parsed, indent=2, sort_keys=True) + "\n")
+            else:
+                inner.write_text(_dump(parsed))
+            written.append(inner)
+    return written
+
+
+def placeholder_digest(run: OfflineRun) -> str | None:
+    """The mocks' made-up image digest (DigitalOcean stacks run the image by digest)."""
+    image = str(run.outputs.get("image", ""))
+    return image.partition("@")[2] or None
 
 
 def write_stack(run: OfflineRun, folder: Path) -> list[Path]:
     folder.mkdir(parents=True)
+    placeholder = placeholder_digest(run)
     written = []
-    for index, manifest in enumerate(kubernetes_objects(run), start=1):
-        path = folder / _file_name(index, manifest)
-        path.write_text(yaml.safe_dump(manifest, sort_keys=True))
-        written.append(path)
-    for release in helm_releases(run):
-        path = folder / f"helm-release-{release['name']}.yaml"
-        path.write_text(yaml.safe_dump(release, sort_keys=True))
-        written.append(path)
+    for manifest in sorted(kubernetes_objects(run), key=_sort_key):
+        written += _write(folder, file_name(manifest), manifest, placeholder)
+    for release in sorted(helm_releases(run), key=lambda release: str(release["name"])):
+        written += _write(folder, f"helm-release-{release['name']}.yaml", release, placeholder)
+    written += _write(folder, "digitalocean.yaml", digitalocean_summary(run), placeholder)
     return written
 
 

@@ -1,6 +1,7 @@
 """What `make render` writes, validated against the Kubernetes schemas, the SparkApplication CRD
 and the spark-operator chart's values (upstream files read from ../shared/schemas)."""
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import yaml
 from infra import render
 from infra.offline import OfflineRun
 from infra.spark import operator_values
-from tests.support import schemas_dir, unknown_helm_values
+from tests.support import REPO_ROOT, schemas_dir, unknown_helm_values
 
 Program = Callable[..., OfflineRun]
 
@@ -109,16 +110,13 @@ def test_render_writes_every_object_with_secrets_masked(tmp_path: Path) -> None:
     dev = sorted(p.name for p in (output / "dev").iterdir())
     assert any("sparkapplication" in name for name in dev)
     assert "helm-release-spark-operator.yaml" in dev
-    assert any(name.startswith(f"{n:02d}-") for n in range(1, 3) for name in dev)
-    secrets = [yaml.safe_load(p.read_text()) for p in (output / "dev").glob("*-secret-*.yaml")]
+    secrets = [yaml.safe_load(p.read_text()) for p in (output / "dev").glob("secret-*.yaml")]
     (pull,) = [s for s in secrets if s["type"] == "kubernetes.io/dockerconfigjson"]
     assert pull["stringData"] == {".dockerconfigjson": render.SECRET_PLACEHOLDER}
     (grafana,) = [s for s in secrets if s["metadata"]["name"] == "grafana-admin"]
     assert grafana["stringData"]["admin-password"] == render.SECRET_PLACEHOLDER
-    local = [yaml.safe_load(p.read_text()) for p in (output / "local").glob("*-secret-*.yaml")]
+    local = [yaml.safe_load(p.read_text()) for p in (output / "local").glob("secret-*.yaml")]
     assert [s["metadata"]["name"] for s in local] == ["grafana-admin"]
-    for path in (output / "dev").glob("[0-9]*.yaml"):
-        assert yaml.safe_load(path.read_text())["apiVersion"]
 
 
 def test_render_of_an_unknown_stack_exits_2_and_keeps_the_previous_output(
@@ -132,3 +130,63 @@ def test_render_of_an_unknown_stack_exits_2_and_keeps_the_previous_output(
     assert error.startswith("render: no stack file Pulumi.staging.yaml") and "\n" not in error
     assert [p.name for p in output.iterdir()] == ["keep.yaml"]
     assert [p.name for p in tmp_path.iterdir()] == ["rendered"]
+
+
+def _rendered_files(output: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(output)): path.read_text()
+        for path in sorted(output.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_render_file_names_are_stable_and_name_kind_namespace_and_name(tmp_path: Path) -> None:
+    # Resources register in a different order from run to run; names must not depend on it.
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert render.main(["--output", str(first), "dev"]) == 0
+    assert render.main(["--output", str(second), "dev"]) == 0
+    assert _rendered_files(first) == _rendered_files(second)
+    names = {path.name for path in (first / "dev").glob("*.yaml")}
+    assert {"namespace-spark-jobs.yaml", "secret-spark-jobs-registry-pull.yaml"} <= names
+    assert not [name for name in names if name[0].isdigit()]
+
+
+def test_embedded_documents_are_written_as_readable_files(tmp_path: Path) -> None:
+    assert render.main(["--output", str(tmp_path), "dev"]) == 0
+    release = yaml.safe_load((tmp_path / "dev" / "helm-release-prometheus.yaml").read_text())
+    scrape = (
+        tmp_path / "dev" / "helm-release-prometheus.embedded" / "values.extraScrapeConfigs.yaml"
+    )
+    assert yaml.safe_load(scrape.read_text()) == yaml.safe_load(
+        release["values"]["extraScrapeConfigs"]
+    )
+    dashboards = list((tmp_path / "dev" / "helm-release-grafana.embedded").glob("*.json"))
+    assert dashboards
+    for dashboard in dashboards:
+        lines = dashboard.read_text().splitlines()
+        assert len(lines) > 50 and json.loads("\n".join(lines))["panels"]
+
+
+def test_the_placeholder_digest_is_marked_and_billed_resources_are_summarized(
+    tmp_path: Path,
+) -> None:
+    assert render.main(["--output", str(tmp_path), "prod", "local"]) == 0
+    (application,) = (tmp_path / "prod").glob("sparkapplication-*.yaml")
+    first_line, _, body = application.read_text().partition("\n")
+    image = yaml.safe_load(body)["spec"]["image"]
+    assert first_line.startswith("# PLACEHOLDER: sha256:") and image.partition("@")[2] in first_line
+    summary = yaml.safe_load((tmp_path / "prod" / "digitalocean.yaml").read_text())
+    prod = yaml.safe_load((REPO_ROOT / "Pulumi.prod.yaml").read_text())["config"]
+    assert summary["cluster"]["region"] == prod["spark-doks:region"]
+    assert summary["cluster"]["haControlPlane"] is True
+    (pool, *_) = summary["nodePools"]
+    assert (pool["size"], pool["minNodes"], pool["maxNodes"]) == (
+        prod["spark-doks:nodeSize"],
+        int(prod["spark-doks:minNodes"]),
+        int(prod["spark-doks:maxNodes"]),
+    )
+    assert summary["registry"] == [{"tier": prod["spark-doks:registryTier"]}]
+    cost = summary["monthlyCostUsd"]
+    assert 0 < cost["floor"] < cost["ceiling"]
+    local = yaml.safe_load((tmp_path / "local" / "digitalocean.yaml").read_text())
+    assert "none" in local["digitalocean"]

@@ -1,0 +1,62 @@
+"""The billed DigitalOcean resources of an offline run, for `make render`'s digitalocean.yaml.
+
+Kubernetes objects show what runs in the cluster; this shows what DigitalOcean bills for it: the
+cluster and its region, each node pool's size and bounds, the registry tier and the pool's
+monthly cost range (the program's monthlyCostFloor and monthlyCostCeiling outputs).
+"""
+
+from typing import Any
+
+from infra.offline import OfflineRun
+
+CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
+REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
+NOT_IN_COST = (
+    "nodes only: the HA control plane, load balancers, volumes, the registry tier and transfer "
+    "are billed on top"
+)
+
+
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _pool(inputs: dict[str, Any]) -> dict[str, Any]:
+    bounds = ("minNodes", "maxNodes") if inputs.get("autoScale") else ("nodeCount",)
+    return {
+        "name": inputs.get("name"),
+        "size": inputs.get("size"),
+        "autoScale": bool(inputs.get("autoScale")),
+        **{key: _whole(inputs.get(key)) for key in bounds},
+    }
+
+
+def digitalocean_summary(run: OfflineRun) -> dict[str, Any]:
+    clusters = run.of_type(CLUSTER)
+    if not clusters:
+        return {"digitalocean": "none: this stack targets an existing kube context"}
+    (cluster,) = clusters
+    summary: dict[str, Any] = {
+        "cluster": {
+            "name": cluster.inputs.get("name", cluster.name),
+            "region": cluster.inputs.get("region"),
+            "kubernetesVersion": cluster.inputs.get("version"),
+            "haControlPlane": bool(cluster.inputs.get("ha")),
+        },
+        "nodePools": [
+            _pool(cluster.inputs["nodePool"]),
+            *[_pool(pool.inputs) for pool in run.of_type(NODE_POOL)],
+        ],
+        "registry": [
+            {"tier": registry.inputs.get("subscriptionTierSlug")}
+            for registry in run.of_type(REGISTRY)
+        ],
+    }
+    if "monthlyCostFloor" in run.outputs:
+        summary["monthlyCostUsd"] = {
+            "floor": run.outputs["monthlyCostFloor"],
+            "ceiling": run.outputs["monthlyCostCeiling"],
+            "covers": NOT_IN_COST,
+        }
+    return summary
