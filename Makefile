@@ -1,26 +1,35 @@
-# Every target creates the virtual environment it needs on first use.
+# Every target creates the virtual environment it needs on first use. `make` alone lists them.
 VENV ?= venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-quick lint render dashboards demo check hadolint workflows-schema checkov
+.DEFAULT_GOAL := help
+.PHONY: help venv test test-quick lint render dashboards demo check hadolint workflows-schema \
+	checkov clean
 
+## This list: every target with its one-line description.
+help:
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-z][a-z-]*:/{if (doc) {sub(/:.*/,""); printf "make %-17s %s\n", $$0, doc}} {doc=""}' $(MAKEFILE_LIST)
+
+## The virtual environment venv/ with every pinned dependency (about 2 min the first time).
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt spark_job/requirements.txt
+	@echo "Creating $(VENV)/ with the pinned dependencies (about 2 min the first time)..."
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## Every test, as CI runs it.
+## Every test, as CI runs it (about 10 min on 2 cores).
 test: $(STAMP)
 	$(PYTHON) -m pytest
 
-## The fast subset (no real Spark or Prometheus), for the edit-test loop.
+## The fast subset (no real Spark or Prometheus), for the edit-test loop (about 30 s).
 test-quick: $(STAMP)
 	$(PYTHON) -m pytest -m "not slow"
 
+## ruff lint, ruff format check and mypy.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -34,14 +43,16 @@ dashboards: $(STAMP)
 demo: $(STAMP)
 	$(PYTHON) -m monitoring.demo
 
-## Static checks CI runs before the tests; any finding fails the run.
+## Static checks CI runs before the tests (lint, hadolint, workflows-schema, checkov).
 check: lint hadolint workflows-schema checkov
 
+## hadolint on the trainer's Dockerfile.
 hadolint: $(STAMP)
 	$(VENV)/bin/hadolint spark_job/Dockerfile
 
 WORKFLOWS := $(wildcard .github/workflows/*.yml)
 
+## The GitHub workflow files against the workflow JSON schema.
 workflows-schema: $(STAMP)
 	$(if $(WORKFLOWS),$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows \
 	  $(WORKFLOWS),@echo "workflows-schema: no .github/workflows/*.yml yet")
@@ -51,6 +62,7 @@ CHECKOV_VENV ?= venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 $(CHECKOV_STAMP): requirements-checkov.txt
+	@echo "Creating $(CHECKOV_VENV)/ for checkov (about 1 min the first time)..."
 	python3 -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
@@ -63,3 +75,7 @@ checkov: $(CHECKOV_STAMP) render
 ## Every Kubernetes object the dev, local and prod stacks would apply, rendered under mocks to rendered/.
 render: $(STAMP)
 	$(PYTHON) -m infra.render --output rendered dev local prod
+
+## Remove what the targets create: out/, rendered/, both virtualenvs and the tool caches.
+clean:
+	rm -rf out rendered $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache
