@@ -1,26 +1,35 @@
 """`make demo`: one training run on this machine, scraped by a local Prometheus, then reported.
 
-Generates a small dataset, starts Prometheus (and the Pushgateway) from the OS packages when they
-are installed, trains with Spark in local mode with the project's metric settings, waits for the
-final scrape, writes the report PNG and prints the run's results. Stops everything it started.
+Checks for Java, Prometheus and the Pushgateway first, then generates a small dataset, starts
+Prometheus (and the Pushgateway) from the OS packages when they are installed, trains with Spark
+in local mode with the project's metric settings, waits for the final scrape, writes the report PNG
+and prints the run's results. Stops everything it started, except Prometheus with --keep.
+
+Each run writes to its own folder, out/demo/<UTC time>-<pid>/, so two runs at once never share
+files; out/demo/latest points at the last run that succeeded and moves only when a run succeeds.
 """
 
 import argparse
+import itertools
 import json
+import os
+import re
 import subprocess
 import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from monitoring import local_stack, prometheus_api
+from monitoring import local_stack, preflight, prometheus_api
+from monitoring.progress import Steps
 from monitoring.queries import RUN_RESULT_METRICS
 from monitoring.report import make_report
 from monitoring.scrape import local_prometheus_config
@@ -30,8 +39,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_ROWS = 20_000
 # A local run lasts tens of seconds; the cluster's 15 s would leave two or three samples of it.
 DEMO_SCRAPE_INTERVAL = "2s"
-PROMETHEUS = "prometheus"
-PUSHGATEWAY = "prometheus-pushgateway"
+LATEST = "latest"
+# Lines that say why a step failed, in the order a log shows them: the launcher's own message
+# (e.g. "JAVA_HOME is not set") comes before the Python traceback it causes.
+_CAUSE = re.compile(
+    r"\b(error|exception|not set|not found|no such file|cannot|could not|refused|denied)\b",
+    re.IGNORECASE,
+)
 
 
 class DemoError(RuntimeError):
@@ -44,7 +58,19 @@ class ObservedRun:
     summary: dict[str, Any]
     prometheus: str | None
     pushgateway: str | None
-    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def cause_line(log: str) -> str:
+    """The line of a failed step's log that says why: our CLI's one-line error, else the first
+    line naming an error that is not part of a traceback, else the last line."""
+    lines = [line.rstrip() for line in log.splitlines() if line.strip()]
+    for line in lines:
+        if re.match(r"^python -m [\w.]+: error: ", line):
+            return line
+    for line in lines:
+        if not line[0].isspace() and not line.startswith("Traceback") and _CAUSE.search(line):
+            return line
+    return lines[-1] if lines else "(the log is empty)"
 
 
 def _python_module(module: str, arguments: list[str], log: Path) -> str:
@@ -59,8 +85,10 @@ def _python_module(module: str, arguments: list[str], log: Path) -> str:
             check=False,
         )
     if result.returncode != 0:
-        tail = "\n".join(log.read_text().splitlines()[-15:])
-        raise DemoError(f"{module} failed (exit {result.returncode}); log {log}:\n{tail}")
+        raise DemoError(
+            f"{module} failed (exit {result.returncode}): {cause_line(log.read_text())}\n"
+            f"  full log: {log}"
+        )
     return result.stdout
 
 
@@ -92,39 +120,56 @@ def _wait_for_results(prometheus: str, application_id: str, timeout: float) -> N
 
 @contextmanager
 def observed_training_run(
-    workdir: Path, data: Path, scrape_interval: str, trainer_args: tuple[str, ...] = ()
+    workdir: Path,
+    data: Path,
+    scrape_interval: str,
+    trainer_args: tuple[str, ...] = (),
+    steps: Steps | None = None,
+    keep_prometheus: bool = False,
 ) -> Iterator[ObservedRun]:
-    """Train once with both Spark endpoints scraped; Prometheus stays up inside the block."""
+    """Train once with both Spark endpoints scraped; Prometheus stays up inside the block (and
+    after it with ``keep_prometheus``, its data in ``workdir/prometheus``)."""
+    steps = steps or Steps(Console(quiet=True))
     with ExitStack() as services:
         prometheus = pushgateway = None
         ui_port = local_stack.free_port()
-        if local_stack.installed(PROMETHEUS):
-            if local_stack.installed(PUSHGATEWAY):
-                pushgateway = services.enter_context(local_stack.pushgateway())
-            config = local_prometheus_config(
-                f"{local_stack.LOOPBACK}:{ui_port}",
-                urllib.parse.urlsplit(pushgateway).netloc if pushgateway else None,
-                scrape_interval,
-            )
-            prometheus = services.enter_context(local_stack.prometheus(config))
+        if preflight.available(preflight.PROMETHEUS):
+            with steps.step("Starting Prometheus and the Pushgateway"):
+                if preflight.available(preflight.PUSHGATEWAY):
+                    pushgateway = services.enter_context(local_stack.pushgateway())
+                config = local_prometheus_config(
+                    f"{local_stack.LOOPBACK}:{ui_port}",
+                    urllib.parse.urlsplit(pushgateway).netloc if pushgateway else None,
+                    scrape_interval,
+                )
+                keep_in = workdir / "prometheus" if keep_prometheus else None
+                prometheus = services.enter_context(local_stack.prometheus(config, keep_in=keep_in))
         conf = {**spark_metrics_conf(), "spark.ui.port": str(ui_port)}
-        # The trainer replaces the folder atomically; a failed run keeps the previous result.
+        # The trainer writes the folder atomically: it holds a result only if the run succeeded.
         output = workdir / "model"
         arguments = ["--input", str(data), "--output", str(output), *trainer_args]
         for key, value in conf.items():
             arguments += ["--conf", f"{key}={value}"]
         if pushgateway is not None:
             arguments += ["--pushgateway", pushgateway]
-        started = time.monotonic()
-        summary = _summary(_python_module("spark_job.train", arguments, workdir / "train.log"))
+        scraped = " scraped by Prometheus" if prometheus else ""
+        with steps.step(f"Training with Spark{scraped}"):
+            stdout = _python_module("spark_job.train", arguments, workdir / "train.log")
+        summary = _summary(stdout)
         run = ObservedRun(str(summary["application_id"]), summary, prometheus, pushgateway)
-        run.seconds["train (process)"] = time.monotonic() - started
         if prometheus is not None and pushgateway is not None:
-            waited = time.monotonic()
             interval = float(scrape_interval.removesuffix("s"))
-            _wait_for_results(prometheus, run.application_id, timeout=4 * interval + 10)
-            run.seconds["wait for final scrape"] = time.monotonic() - waited
+            with steps.step("Waiting for the final scrape"):
+                _wait_for_results(prometheus, run.application_id, timeout=4 * interval + 10)
         yield run
+
+
+def _formatted(metric: str, value: Any) -> str:
+    if metric.endswith("_seconds"):
+        return f"{value:.1f} s"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def results_table(run: ObservedRun, output: Path) -> Table:
@@ -133,47 +178,107 @@ def results_table(run: ObservedRun, output: Path) -> Table:
     table.add_column("result")
     table.add_column("value", justify="right")
     for metric, column in RUN_RESULT_METRICS:
-        value = run.summary[metric.removeprefix("spark_doks_run_")]
-        table.add_row(column, f"{value:.4f}" if isinstance(value, float) else str(value))
+        name = metric.removeprefix("spark_doks_run_")
+        table.add_row(column, _formatted(name, run.summary[name]))
     table.add_row("All results", str(output / "metrics.json"))
     return table
 
 
+def new_run_folder(base: Path) -> Path:
+    """``base/<UTC time>-<pid>``: unique to this process, so concurrent runs never share one."""
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{stamp}-{os.getpid()}"
+    folder, others = base / name, itertools.count(2)
+    while True:
+        try:
+            folder.mkdir()
+        except FileExistsError:  # the same process started another run this second
+            folder = base / f"{name}-{next(others)}"
+            continue
+        return folder
+
+
+def mark_latest(run_folder: Path) -> Path:
+    """Point ``latest`` beside the run folder at it, replacing the old link in one rename."""
+    link = run_folder.parent / LATEST
+    staging = run_folder.parent / f".{LATEST}-{run_folder.name}"
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(run_folder.name)
+    staging.replace(link)
+    return link
+
+
+def _previous_result(base: Path) -> str:
+    link = base / LATEST
+    if link.is_symlink():
+        return f"the last successful run is still {link} -> {os.readlink(link)}"
+    return "no earlier run succeeded"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m monitoring.demo", description=__doc__)
-    parser.add_argument("--workdir", type=Path, default=REPO_ROOT / "out" / "demo")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=REPO_ROOT / "out" / "demo",
+        help="folder that holds one subfolder per run and the 'latest' link (default: out/demo)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave Prometheus running after the run and print its URL (for monitoring.report)",
+    )
     arguments = parser.parse_args(argv)
-    workdir: Path = arguments.workdir
-    workdir.mkdir(parents=True, exist_ok=True)
     console = Console()
-    timings: dict[str, float] = {}
+    missing = preflight.missing()
+    if preflight.JAVA in missing:
+        console.print(f"[red]error:[/] {preflight.describe(missing)}", soft_wrap=True)
+        return 1
+    if missing:
+        console.print(
+            f"[yellow]warning:[/] {preflight.describe(missing)}; training without "
+            f"{' and '.join(tool.needed_for for tool in missing)}",
+            soft_wrap=True,
+        )
+    workdir = new_run_folder(arguments.workdir)
+    console.print(f"Run folder: {workdir}", soft_wrap=True)
+    steps = Steps(console)
     try:
-        with console.status(f"Generating {DEMO_ROWS} rows"):
-            started = time.monotonic()
+        with steps.step(f"Generating {DEMO_ROWS:,} rows"):
             data = generate_data(workdir, DEMO_ROWS)
-            timings["generate data"] = time.monotonic() - started
-        if not local_stack.installed(PROMETHEUS):
-            console.print("[yellow]prometheus is not installed: training without scraping[/]")
-        with (
-            console.status("Training with Spark (local mode), scraped by Prometheus"),
-            observed_training_run(workdir, data, DEMO_SCRAPE_INTERVAL) as run,
-        ):
-            timings.update(run.seconds)
+        with observed_training_run(
+            workdir, data, DEMO_SCRAPE_INTERVAL, steps=steps, keep_prometheus=arguments.keep
+        ) as run:
             report = workdir / "report.png"
             if run.prometheus is not None:
-                started = time.monotonic()
-                make_report(run.prometheus, run.application_id, report)
-                timings["report"] = time.monotonic() - started
+                with steps.step("Writing the report"):
+                    make_report(run.prometheus, run.application_id, report)
     except DemoError as error:
-        console.print(f"[red]error:[/] {error}")
+        console.print(f"[red]error:[/] {error}", soft_wrap=True)
+        console.print(
+            f"This run ({workdir}) has no results; {_previous_result(arguments.workdir)}.",
+            soft_wrap=True,
+        )
         return 1
+    latest = mark_latest(workdir)
     console.print(results_table(run, workdir / "model"))
     if run.prometheus is not None:
-        console.print(f"Report of the Spark panels: {report}")
+        console.print(f"Report of the Spark panels: {report}", soft_wrap=True)
     console.print(
-        "Timings: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()),
+        "Timings: "
+        + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in steps.seconds.items()),
         soft_wrap=True,
     )
+    console.print(f"{latest} -> {workdir.name}", soft_wrap=True)
+    if arguments.keep and run.prometheus is not None:
+        pid_file = workdir / "prometheus" / "prometheus.pid"
+        console.print(
+            f"Prometheus keeps running at {run.prometheus} (stop it with: kill $(cat {pid_file}))"
+            f"\n  report: venv/bin/python -m monitoring.report --prometheus {run.prometheus} "
+            f"--app {run.application_id} --output report.png",
+            soft_wrap=True,
+        )
     return 0
 
 

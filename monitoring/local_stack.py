@@ -1,6 +1,7 @@
 """Prometheus and the Pushgateway from the OS packages, started on free loopback ports.
 
-Used by `make demo` and the end-to-end test; each process is stopped when its context ends.
+Used by `make demo` and the end-to-end test; each process is stopped when its context ends,
+except a Prometheus asked to keep running (`make demo --keep`), which is stopped only on failure.
 """
 
 import shutil
@@ -10,7 +11,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,21 +42,38 @@ def _wait_ready(
     raise RuntimeError(f"{url} not ready after {timeout:.0f} s: {log.read_text()[-2000:]}")
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
-def _service(command: list[str], ready_url: str, workdir: Path, name: str) -> Iterator[str]:
+def _service(
+    command: list[str], ready_url: str, workdir: Path, name: str, keep: bool = False
+) -> Iterator[str]:
+    """Run ``command`` until the block ends; with ``keep``, leave it running (its pid is in
+    ``workdir/<name>.pid``) unless the block fails."""
     log = workdir / f"{name}.log"
     with log.open("wb") as log_file:
-        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+        # A kept service gets its own session, so Ctrl-C in the terminal that started it does
+        # not stop it later.
+        process = subprocess.Popen(
+            command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=keep
+        )
     try:
         _wait_ready(name, ready_url, process, log, timeout=60)
         yield ready_url.removesuffix("/-/ready")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    except BaseException:
+        _stop(process)
+        raise
+    if keep:
+        (workdir / f"{name}.pid").write_text(f"{process.pid}\n")
+    else:
+        _stop(process)
 
 
 @contextmanager
@@ -74,10 +92,21 @@ def pushgateway(binary: str = "prometheus-pushgateway") -> Iterator[str]:
 
 
 @contextmanager
-def prometheus(config: dict[str, Any], binary: str = "prometheus") -> Iterator[str]:
-    """A Prometheus with this configuration and a throwaway database; yields its base URL."""
+def prometheus(
+    config: dict[str, Any], binary: str = "prometheus", keep_in: Path | None = None
+) -> Iterator[str]:
+    """A Prometheus with this configuration; yields its base URL.
+
+    Its database is thrown away at the end, unless ``keep_in`` is given: then config, database,
+    log and pid file live there and Prometheus keeps running after a successful block.
+    """
     address = f"{LOOPBACK}:{free_port()}"
-    with tempfile.TemporaryDirectory(prefix="spark-doks-prometheus-") as workdir:
+    with ExitStack() as stack:
+        if keep_in is None:
+            workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="spark-doks-prom-"))
+        else:
+            keep_in.mkdir(parents=True)
+            workdir = str(keep_in)
         config_file = Path(workdir) / "prometheus.yml"
         config_file.write_text(yaml.safe_dump(config, sort_keys=False))
         command = [
@@ -86,7 +115,8 @@ def prometheus(config: dict[str, Any], binary: str = "prometheus") -> Iterator[s
             f"--storage.tsdb.path={Path(workdir) / 'data'}",
             f"--web.listen-address={address}",
         ]
-        with _service(command, f"http://{address}/-/ready", Path(workdir), "prometheus") as url:
+        ready = f"http://{address}/-/ready"
+        with _service(command, ready, Path(workdir), "prometheus", keep_in is not None) as url:
             yield url
 
 

@@ -24,6 +24,7 @@ from matplotlib.ticker import MaxNLocator
 from monitoring import prometheus_api
 from monitoring.prometheus_api import PrometheusError, Series
 from monitoring.queries import BYTES, COUNT, RATIO, Query, render, spark_queries
+from spark_job.atomic import share_like_new_files
 
 # How far back to look for the application's samples.
 LOOKBACK = "7d"
@@ -174,6 +175,7 @@ def write_png(figure: Figure, titles: list[str], output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=output.parent, suffix=".png", delete=False) as staging:
         figure.savefig(staging, format="png", dpi=90, metadata={PNG_PANELS_KEY: json.dumps(titles)})
+    share_like_new_files(Path(staging.name))
     os.replace(staging.name, output)
 
 

@@ -50,6 +50,14 @@ class AtomicDirectory:
                 shutil.rmtree(staging, ignore_errors=True)
 
 
+def share_like_new_files(path: Path) -> None:
+    """Give a file or folder made by ``tempfile`` (mode 0600 or 0700) the mode a plain
+    ``open``/``mkdir`` would have given it under the process' umask, so teammates can read it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -23,6 +23,7 @@ from typing import NoReturn, Protocol
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from spark_job.atomic import share_like_new_files
 from spark_runs.cost import DEFAULT_PRICES, PriceTable, load_prices, run_cost
 from spark_runs.run_result import RunFailed, RunMetrics
 from spark_runs.sizing import NODE_SIZES, parse_spark_memory_mib
@@ -197,6 +198,7 @@ def _staging(output: Path) -> Iterator[Path]:
     """A hidden sibling of `output` that becomes `output` on success and vanishes otherwise."""
     parent = output.resolve().parent
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=parent))
+    share_like_new_files(staging)
     try:
         yield staging
         if output.exists():
