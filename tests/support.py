@@ -70,3 +70,17 @@ def unknown_helm_values(values: dict[str, Any], defaults: dict[str, Any]) -> lis
                 break
             node = node[key]
     return unknown
+
+
+def env_without_java(tmp_path: Path) -> dict[str, str]:
+    """This environment with JAVA_HOME unset and a PATH holding every command of the current
+    PATH except java (pyspark's launcher needs bash and other tools)."""
+    bin_dir = tmp_path / "path-without-java"
+    bin_dir.mkdir(exist_ok=True)
+    for directory in os.environ["PATH"].split(os.pathsep):
+        for command in Path(directory).glob("*") if Path(directory).is_dir() else []:
+            link = bin_dir / command.name
+            if command.name != "java" and not link.exists() and os.access(command, os.X_OK):
+                link.symlink_to(command)
+    env = {key: value for key, value in os.environ.items() if key != "JAVA_HOME"}
+    return {**env, "PATH": str(bin_dir)}

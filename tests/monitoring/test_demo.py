@@ -1,5 +1,4 @@
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -10,26 +9,12 @@ import pytest
 
 from monitoring import demo, preflight
 from monitoring.demo import DemoError, ObservedRun, observed_training_run, results_table
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, env_without_java
 
 
 @pytest.fixture
 def without_prometheus(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(preflight, "available", lambda tool: tool is preflight.JAVA)
-
-
-def env_without_java(tmp_path: Path) -> dict[str, str]:
-    """This environment with JAVA_HOME unset and a PATH holding every command of the current
-    PATH except java (pyspark's launcher needs bash and other tools)."""
-    bin_dir = tmp_path / "path-without-java"
-    bin_dir.mkdir(exist_ok=True)
-    for directory in os.environ["PATH"].split(os.pathsep):
-        for command in Path(directory).glob("*") if Path(directory).is_dir() else []:
-            link = bin_dir / command.name
-            if command.name != "java" and not link.exists() and os.access(command, os.X_OK):
-                link.symlink_to(command)
-    env = {key: value for key, value in os.environ.items() if key != "JAVA_HOME"}
-    return {**env, "PATH": str(bin_dir)}
 
 
 def test_a_failed_training_run_stops_the_services_and_names_its_log(

@@ -1,0 +1,50 @@
+"""A Prometheus asked to keep running (make demo --keep) outlives its block, and only then."""
+
+import contextlib
+import os
+import signal
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from monitoring import local_stack
+from tests.support import require_tool
+
+pytestmark = pytest.mark.slow
+
+CONFIG = {"global": {"scrape_interval": "15s"}}
+
+
+def ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/-/ready", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def test_a_kept_prometheus_keeps_serving_its_data_after_the_block(tmp_path: Path) -> None:
+    binary = require_tool("prometheus")
+    with local_stack.prometheus(CONFIG, binary, keep_in=tmp_path / "prometheus") as url:
+        pass
+    pid = int((tmp_path / "prometheus" / "prometheus.pid").read_text())
+    try:
+        assert ready(url)
+        assert (tmp_path / "prometheus" / "data").is_dir()
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        # Still this process' child here (after `make demo` it is init's): reap it.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def test_a_kept_prometheus_is_stopped_when_the_block_fails(tmp_path: Path) -> None:
+    binary = require_tool("prometheus")
+    with (
+        pytest.raises(RuntimeError, match="training failed"),
+        local_stack.prometheus(CONFIG, binary, keep_in=tmp_path / "prometheus") as url,
+    ):
+        raise RuntimeError("training failed")
+    assert not (tmp_path / "prometheus" / "prometheus.pid").exists()
+    assert not ready(url)
