@@ -27,6 +27,7 @@ from pyspark.sql.types import BooleanType, NumericType, StringType
 
 from spark_job.atomic import AtomicDirectory
 from spark_job.cli import InputError, OneLineParser, fail
+from spark_job.datagen import METADATA_FILE
 from spark_job.evaluation import scores
 from spark_job.pushgateway import push_results
 from spark_job.session import launched_by_spark_submit, start_spark
@@ -64,7 +65,7 @@ def parse_args(argv: Sequence[str]) -> Any:
     )
     parser.add_argument("--output", required=True, help="local result folder, replaced atomically")
     parser.add_argument("--fraction", type=float, default=1.0, help="share of rows used, in (0, 1]")
-    parser.add_argument("--max-depth", type=int, default=5)
+    parser.add_argument("--max-depth", type=int, default=5, help="tree depth, 1 to 30 (default: 5)")
     parser.add_argument(
         "--max-bins", type=int, default=128, help="split candidates per feature (Spark: 32)"
     )
@@ -84,8 +85,8 @@ def parse_args(argv: Sequence[str]) -> Any:
     args = parser.parse_args(argv)
     if not 0 < args.fraction <= 1:
         parser.error(f"--fraction is {args.fraction}; use a share in (0, 1], e.g. 0.01 for 1 %")
-    if not 0 <= args.max_depth <= 30:
-        parser.error(f"--max-depth is {args.max_depth}; Spark supports 0 to 30")
+    if not 1 <= args.max_depth <= 30:
+        parser.error(f"--max-depth is {args.max_depth}; use 1 to 30 (the maxDepth setting's range)")
     if args.max_bins < 2:
         parser.error(f"--max-bins is {args.max_bins}; use at least 2")
     args.spark_conf = {}
@@ -112,6 +113,11 @@ def check_local_input(location: str) -> None:
             raise InputError(
                 f"--input {location} does not exist; pass a Parquet or CSV dataset "
                 "(make one with: python -m spark_job.datagen --preset 1pct --output data/1pct)"
+            )
+        if path.name == METADATA_FILE:
+            raise InputError(
+                f"--input {location} is the generator's description of a dataset, not its data; "
+                f"pass the folder that holds it: --input {path.parent}"
             )
 
 

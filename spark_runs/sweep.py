@@ -128,7 +128,8 @@ def parser() -> argparse.ArgumentParser:
     cluster.add_argument(
         "--stack-outputs",
         type=Path,
-        help="JSON from `pulumi stack output --json --show-secrets` (image, jobNamespace)",
+        help="JSON from `pulumi stack output --json > FILE` (never --show-secrets: the file needs "
+        "no secret); uses image, jobNamespace and sparkApplicationName",
     )
     cluster.add_argument("--image", help="trainer image (default: the stack's image output)")
     cluster.add_argument("--namespace", help="job namespace (default: the stack's jobNamespace)")

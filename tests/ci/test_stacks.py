@@ -137,3 +137,14 @@ def test_the_stacks_listed_here_are_the_ones_ci_deploys() -> None:
     assert set(DIGITALOCEAN_STACKS) == {
         stack for stack in all_stacks() if load_settings(stack_config(stack)).on_digitalocean
     }
+
+
+@pytest.mark.parametrize("stack", all_stacks())
+def test_stack_values_are_written_as_their_declared_type(stack: str) -> None:
+    """Whole numbers and booleans unquoted, as `pulumi config set` writes them, in every file."""
+    declared = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
+    python_type = {"integer": int, "boolean": bool, "string": str}
+    for key, value in stack_file(stack)["config"].items():
+        if key.startswith(f"{PROJECT}:"):
+            name = key.removeprefix(f"{PROJECT}:")
+            assert type(value) is python_type[declared[name]["type"]], (stack, name, value)

@@ -29,6 +29,7 @@ def expect_input_error(capsys: pytest.CaptureFixture[str], argv: list[str], mess
         (["--fraction", "1.5"], "--fraction is 1.5"),
         (["--conf", "spark.driver.memory"], "is not KEY=VALUE"),
         (["--max-depth", "31"], "--max-depth is 31"),
+        (["--max-depth", "0"], "--max-depth is 0; use 1 to 30"),
     ],
 )
 def test_bad_flags_fail_before_spark_starts(
@@ -45,6 +46,17 @@ def test_missing_input_fails_before_spark_starts(
     argv = ["--input", str(tmp_path / "nowhere"), "--output", str(tmp_path / "out")]
     expect_input_error(capsys, argv, "does not exist; pass a Parquet or CSV dataset")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_dataset_description_as_input_names_its_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "data").mkdir()
+    description = tmp_path / "data" / "_dataset.json"
+    description.write_text("{}")
+    argv = ["--input", str(description), "--output", str(tmp_path / "out")]
+    expect_input_error(capsys, argv, f"pass the folder that holds it: --input {tmp_path / 'data'}")
+    assert not (tmp_path / "out").exists()
 
 
 def write_csv(path: Path, text: str) -> str:
