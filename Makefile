@@ -2,6 +2,8 @@
 VENV ?= venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# make demo DEMO_ARGS=--keep leaves Prometheus running after the run.
+DEMO_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test test-quick lint render dashboards demo check hadolint workflows-schema \
@@ -41,7 +43,7 @@ dashboards: $(STAMP)
 
 ## Local end-to-end run: data, Spark training scraped by a local Prometheus, report, results.
 demo: $(STAMP)
-	$(PYTHON) -m monitoring.demo
+	$(PYTHON) -m monitoring.demo $(DEMO_ARGS)
 
 ## Static checks CI runs before the tests (lint, hadolint, workflows-schema, checkov).
 check: lint hadolint workflows-schema checkov
