@@ -29,6 +29,7 @@ from spark_job.atomic import AtomicDirectory
 from spark_job.cli import InputError, OneLineParser, fail
 from spark_job.datagen import METADATA_FILE
 from spark_job.evaluation import scores
+from spark_job.partitioning import executor_independent
 from spark_job.pushgateway import push_results
 from spark_job.session import launched_by_spark_submit, start_spark
 from spark_job.tuning import spark_tuning_conf
@@ -261,7 +262,7 @@ def train(args: Any) -> dict[str, Any]:
     try:
         frame = read_input(spark, args.input, args.format)
         rows, features = prepared_rows(frame, args.label_col, args.fraction, args.seed)
-        rows = rows.cache()
+        rows = executor_independent(rows, _SPLIT).cache()
         loaded = seconds_since_process_start()
 
         test_cut = args.fraction * TEST_SHARE
