@@ -176,7 +176,7 @@ def results_table(run: ObservedRun, output: Path) -> Table:
     """The results the Grafana runs table shows (the rest is in metrics.json)."""
     table = Table(title=f"Training run {run.application_id}")
     table.add_column("result")
-    table.add_column("value", justify="right")
+    table.add_column("value", justify="right", overflow="fold")
     for metric, column in RUN_RESULT_METRICS:
         name = metric.removeprefix("spark_doks_run_")
         table.add_row(column, _formatted(name, run.summary[name]))
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             if run.prometheus is not None:
                 with steps.step("Writing the report"):
                     make_report(run.prometheus, run.application_id, report)
-    except DemoError as error:
+    except RuntimeError as error:  # DemoError, or a local service that did not start
         console.print(f"[red]error:[/] {error}", soft_wrap=True)
         console.print(
             f"This run ({workdir}) has no results; {_previous_result(arguments.workdir)}.",
