@@ -1,6 +1,7 @@
 """The trainer image, built from spark_job/ and tagged by the content of its build context."""
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,20 +22,60 @@ SAMPLE_ROWS = 200_000
 # every machine.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-_IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+DOCKERIGNORE = ".dockerignore"
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern as Docker reads it: ``**`` spans folders, ``*`` and ``?`` do not."""
+    parts = re.split(r"(\*\*/?|\*|\?)", pattern.strip("/"))
+    wildcards = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    return re.compile("".join(wildcards.get(part, re.escape(part)) for part in parts))
+
+
+def ignore_rules(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
+    """The context's .dockerignore as (excludes, pattern) rules; a ``!`` rule re-includes."""
+    path = context / DOCKERIGNORE
+    lines = path.read_text().splitlines() if path.is_file() else []
+    rules = []
+    for line in (raw.strip() for raw in lines):
+        if line and not line.startswith("#"):
+            excludes = not line.startswith("!")
+            rules.append((excludes, _pattern_regex(line.lstrip("!").strip())))
+    return rules
+
+
+def _ignored(relative: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    # Docker matches each rule against the path and its parent folders; the last match decides.
+    parts = relative.split("/")
+    prefixes = ["/".join(parts[: index + 1]) for index in range(len(parts))]
+    ignored = False
+    for excludes, regex in rules:
+        if any(regex.fullmatch(prefix) for prefix in prefixes):
+            ignored = excludes
+    return ignored
+
+
+def context_files(context: Path) -> list[Path]:
+    """The files of the build context that Docker sends, in a stable order."""
+    rules = ignore_rules(context)
+    return sorted(
+        path
+        for path in context.rglob("*")
+        if path.is_file() and not _ignored(path.relative_to(context).as_posix(), rules)
+    )
 
 
 def context_digest(context: Path, build_args: Mapping[str, str]) -> str:
-    """SHA-256 over every file of the build context (path and bytes) and the build arguments.
+    """SHA-256 over the build context's files (path and bytes), the Dockerfile and the build args.
 
-    An unchanged trainer gives the same tag, so Docker neither rebuilds nor re-pushes it.
+    The Dockerfile and the .dockerignore count although the image does not contain them (they define
+    the build); what .dockerignore excludes, such as caches, never does. An unchanged trainer gives
+    the same tag, so Docker neither rebuilds nor re-pushes it, and the run keeps its name.
     """
     digest = hashlib.sha256()
-    for path in sorted(p for p in context.rglob("*") if p.is_file()):
-        relative = path.relative_to(context)
-        if _IGNORED_PARTS.intersection(relative.parts) or path.suffix == ".pyc":
-            continue
-        digest.update(relative.as_posix().encode() + b"\0")
+    defining = [context / DOCKERIGNORE, context / "Dockerfile"]
+    for path in sorted({*context_files(context), *(p for p in defining if p.is_file())}):
+        digest.update(path.relative_to(context).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     for key in sorted(build_args):
         digest.update(f"{key}={build_args[key]}\0".encode())
