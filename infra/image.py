@@ -10,13 +10,16 @@ import pulumi
 import pulumi_docker as docker
 
 from infra.registry import RegistryLogin
-from spark_runs.image import BUILD_CONTEXT, DOCKERFILE
+from spark_runs.image import BUILD_CONTEXT, CACHE_TAG, DOCKERFILE
 
 REPOSITORY = "trainer"
 # DOKS nodes are amd64; building for it explicitly keeps arm64 laptops producing runnable images.
 PLATFORM = "linux/amd64"
 # Rows of the sample dataset baked into the image when the stack has no inputPath.
 SAMPLE_ROWS = 200_000
+# BuildKit writes the cache metadata into the image itself, so a pulled image can serve as cache.
+# Not part of the tag: it changes how the image is built, not what is in it.
+INLINE_CACHE = {"BUILDKIT_INLINE_CACHE": "1"}
 
 # Paths relative to the project root (Pulumi's working directory) keep the state the same on
 # every machine.
@@ -97,7 +100,11 @@ class TrainerImageArgs:
 
 
 class TrainerImage(pulumi.ComponentResource):
-    """The trainer image; ``reference`` is what pods run (the repo digest when pushed)."""
+    """The trainer image; ``reference`` is what pods run (the repo digest when pushed).
+
+    A pushed build takes its layer cache from the registry (``CACHE_TAG``, re-pushed after each
+    build with inline cache metadata), so a fresh CI runner re-runs only the layers that changed.
+    """
 
     def __init__(
         self, name: str, args: TrainerImageArgs, opts: pulumi.ResourceOptions | None = None
@@ -105,15 +112,8 @@ class TrainerImage(pulumi.ComponentResource):
         super().__init__("spark-doks:infra:TrainerImage", name, None, opts)
         tag = context_digest(BUILD_CONTEXT, args.build_args)[:16]
         login = args.login
-        registry = (
-            None
-            if login is None
-            else docker.RegistryArgs(
-                server=login.apply(lambda value: value.server),
-                username=login.apply(lambda value: value.username),
-                password=pulumi.Output.secret(login.apply(lambda value: value.password)),
-            )
-        )
+        child = pulumi.ResourceOptions(parent=self)
+        cache_image = pulumi.Output.concat(args.repository, ":", CACHE_TAG)
         self.image = docker.Image(
             name,
             image_name=pulumi.Output.concat(args.repository, ":", tag),
@@ -122,14 +122,55 @@ class TrainerImage(pulumi.ComponentResource):
                 dockerfile=DOCKERFILE.relative_to(PROJECT_ROOT).as_posix(),
                 # A local image runs on this machine's own architecture.
                 platform=None if login is None else PLATFORM,
-                args=dict(args.build_args),
+                args=dict(args.build_args)
+                if login is None
+                else {**args.build_args, **INLINE_CACHE},
+                cache_from=None if login is None else docker.CacheFromArgs(images=[cache_image]),
             ),
-            registry=registry,
+            registry=None if login is None else _registry(login),
             skip_push=login is None,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
+        if login is not None:
+            self._push_cache_tag(name, cache_image, login, child)
         # A pushed image is pinned by digest; a local one only exists under its content tag.
         self.reference: pulumi.Output[str] = (
             self.image.image_name if login is None else self.image.repo_digest
         )
         self.register_outputs({"reference": self.reference})
+
+    def _push_cache_tag(
+        self,
+        name: str,
+        cache_image: pulumi.Output[str],
+        login: pulumi.Output[RegistryLogin],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        """Tag each new build as the cache image and push it (kept there on replace and destroy)."""
+        cache_tag = docker.Tag(
+            f"{name}-{CACHE_TAG}",
+            source_image=self.image.image_name,
+            target_image=cache_image,
+            tag_triggers=[self.image.repo_digest],
+            opts=opts,
+        )
+        docker.RegistryImage(
+            f"{name}-{CACHE_TAG}",
+            name=cache_tag.target_image,
+            keep_remotely=True,
+            triggers={"build": self.image.repo_digest},
+            auth_config=docker.RegistryImageAuthConfigArgs(
+                address=login.apply(lambda value: value.server),
+                username=login.apply(lambda value: value.username),
+                password=pulumi.Output.secret(login.apply(lambda value: value.password)),
+            ),
+            opts=opts,
+        )
+
+
+def _registry(login: pulumi.Output[RegistryLogin]) -> docker.RegistryArgs:
+    return docker.RegistryArgs(
+        server=login.apply(lambda value: value.server),
+        username=login.apply(lambda value: value.username),
+        password=pulumi.Output.secret(login.apply(lambda value: value.password)),
+    )

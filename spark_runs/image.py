@@ -7,6 +7,9 @@ BUILD_CONTEXT = Path(__file__).resolve().parent.parent / "spark_job"
 DOCKERFILE = BUILD_CONTEXT / "Dockerfile"
 APP_DIR = "/opt/spark-doks"
 MAIN_APPLICATION_FILE = f"local://{APP_DIR}/spark_job/train.py"
+# The moving tag every pushed build also gets, for the next build's layer cache; never a run's
+# image (pods run the content tag's digest), never deleted by the registry clean-up.
+CACHE_TAG = "buildcache"
 
 # The Dockerfile's default base: apache/spark pinned by release tag and image digest.
 _BASE_IMAGE = re.compile(

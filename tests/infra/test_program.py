@@ -7,13 +7,17 @@ from typing import Any
 import pulumi
 import pytest
 
+from infra.image import SAMPLE_ROWS, context_digest
 from infra.offline import DeclaredResource, OfflineRun, PlatformMocks, RecordingMonitor
 from infra.settings import SettingsError
 from monitoring.spark_metrics import spark_metrics_conf
 from spark_job.tuning import spark_tuning_conf
+from spark_runs.image import BUILD_CONTEXT
 from tests.support import REPO_ROOT
 
 Program = Callable[..., OfflineRun]
+# How Pulumi marks a secret value in serialized inputs.
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 CREDENTIALS = (
@@ -323,3 +327,33 @@ def test_invalid_config_names_the_key_and_declares_nothing(
         pulumi_program.run()
     assert [line.split()[0] for line in caught.value.problems] == [f"spark-doks:{key}"]
     assert recorded.resources == []
+
+
+def test_pushed_builds_take_their_layer_cache_from_the_registry(program: Program) -> None:
+    run = program()
+    image = run.one(IMAGE).inputs
+    repository = image["imageName"].rsplit(":", 1)[0]
+    assert image["build"]["cacheFrom"]["images"] == [f"{repository}:buildcache"]
+    assert image["build"]["args"]["BUILDKIT_INLINE_CACHE"] == "1"
+    tag = run.one("docker:index/tag:Tag").inputs
+    assert (tag["sourceImage"], tag["targetImage"]) == (
+        image["imageName"],
+        f"{repository}:buildcache",
+    )
+    pushed = run.one("docker:index/registryImage:RegistryImage")
+    assert pushed.inputs["name"] == f"{repository}:buildcache"
+    assert pushed.inputs["keepRemotely"] is True
+    assert pushed.inputs["triggers"]["build"] == run.one(IMAGE).state["repoDigest"]
+    auth = pushed.inputs["authConfig"]
+    assert auth[SECRET_SIGNATURE] and auth["value"]["username"] == "push-user"
+
+
+def test_the_cache_setting_is_not_part_of_the_image_tag(program: Program) -> None:
+    tag = program().one(IMAGE).inputs["imageName"].rsplit(":", 1)[1]
+    assert tag == context_digest(BUILD_CONTEXT, {"SAMPLE_ROWS": str(SAMPLE_ROWS)})[:16]
+
+
+def test_local_images_neither_use_nor_push_a_registry_cache(program: Program) -> None:
+    run = program("local", target="local")
+    assert "cacheFrom" not in run.one(IMAGE).inputs["build"]
+    assert not run.of_type("docker:index/registryImage:RegistryImage")
