@@ -35,7 +35,7 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(wildcards.get(part, re.escape(part)) for part in parts))
 
 
-def ignore_rules(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
+def _ignore_rules(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
     """The context's .dockerignore as (excludes, pattern) rules; a ``!`` rule re-includes."""
     path = context / DOCKERIGNORE
     lines = path.read_text().splitlines() if path.is_file() else []
@@ -60,7 +60,7 @@ def _ignored(relative: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
 
 def context_files(context: Path) -> list[Path]:
     """The files of the build context that Docker sends, in a stable order."""
-    rules = ignore_rules(context)
+    rules = _ignore_rules(context)
     return sorted(
         path
         for path in context.rglob("*")
