@@ -32,7 +32,7 @@ HARD_LIMIT_SECONDS = 100 * 60
 DESTROY_RESERVE_SECONDS = 25 * 60
 FIRST_UP_SECONDS = 45 * 60
 SECOND_UP_SECONDS = 20 * 60
-CHECK_SECONDS = 5 * 60
+CHECK_SECONDS = 2 * 60
 
 # Prometheus server keeps its TSDB on a PersistentVolumeClaim (the chart's default, 8 GiB),
 # which DOKS provisions as a block storage volume.
