@@ -26,8 +26,8 @@ test-quick: $(STAMP)
 test-live: $(STAMP)
 	$(PYTHON) -m pytest --live -m live tests/live
 
-## Downloads the pinned upstream CRDs and chart defaults the tests read into SPARK_DOKS_SCHEMAS
-## (default ../shared/schemas), on a machine with internet access.
+## Downloads the pinned upstream CRDs and chart defaults the tests read into the folder
+## SPARK_DOKS_SCHEMAS names (default: tests/upstream.py), on a machine with internet access.
 schemas: $(STAMP)
 	$(PYTHON) -m tests.upstream
 
