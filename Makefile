@@ -22,7 +22,7 @@ test-quick: $(STAMP)
 	$(PYTHON) -m pytest -m "not slow"
 
 ## Creates, checks and destroys a throwaway stack on your DigitalOcean account (costs money;
-## README "Live test"). Skips with the reason when DIGITALOCEAN_TOKEN, pulumi or docker is missing.
+## README "Live test"). Skips with the reason when a token, pulumi, docker or kubectl is missing.
 test-live: $(STAMP)
 	$(PYTHON) -m pytest --live -m live tests/live
 

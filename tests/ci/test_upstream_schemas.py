@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infra.observability import GRAFANA_CHART_VERSION, PROMETHEUS_CHART, PROMETHEUS_CHART_VERSION
+from infra.spark import OPERATOR_CHART_VERSION
 from tests import upstream
 from tests.support import REPO_ROOT, schema_file, unavailable
 
@@ -29,11 +31,11 @@ def schema_file_arguments() -> list[tuple[str, str]]:
                 continue
             (argument,) = node.args
             if isinstance(argument, ast.Constant):
-                pattern = re.escape(argument.value)
+                pattern = re.escape(str(argument.value))
             else:
                 assert isinstance(argument, ast.JoinedStr), f"{path}: schema_file needs a string"
                 pattern = "".join(
-                    re.escape(part.value) if isinstance(part, ast.Constant) else "[^/]+"
+                    re.escape(str(part.value)) if isinstance(part, ast.Constant) else "[^/]+"
                     for part in argument.values
                 )
             calls.append((str(path.relative_to(REPO_ROOT)), pattern))
@@ -86,7 +88,7 @@ def chart_archive(chart: upstream.Chart) -> bytes:
         if path.startswith(f"charts/{upstream.PUSHGATEWAY_SUBCHART}/"):
             continue
         files[f"{chart.name}/{path}"] = f"{chart.name} {chart.version} {path}\n".encode()
-    if chart.name == upstream.PROMETHEUS_CHART:
+    if chart.name == PROMETHEUS_CHART:
         # As `helm dependency build` packs it: the subchart as a nested archive.
         nested = _tgz(
             {
@@ -126,7 +128,7 @@ def test_make_schemas_writes_each_file_from_the_pinned_archive(tmp_path: Path) -
     written = upstream.fetch(tmp_path, served.__getitem__)
     assert set(written) == upstream.FETCHED
     assert (tmp_path / "spark-operator/chart/values.yaml").read_text() == (
-        f"spark-operator {upstream.OPERATOR_CHART_VERSION} values.yaml\n"
+        f"spark-operator {OPERATOR_CHART_VERSION} values.yaml\n"
     )
     assert (tmp_path / "charts/prometheus-pushgateway/values.yaml").read_text() == (
         "pushgateway values.yaml\n"
@@ -150,9 +152,6 @@ def test_a_version_missing_from_the_index_is_named(tmp_path: Path) -> None:
 
 
 def test_the_pins_are_the_programs_own() -> None:
-    from infra.observability import GRAFANA_CHART_VERSION, PROMETHEUS_CHART_VERSION
-    from infra.spark import OPERATOR_CHART_VERSION
-
     versions = {chart.name: chart.version for chart in upstream.CHARTS}
     assert versions["spark-operator"] == OPERATOR_CHART_VERSION
     assert versions["prometheus"] == PROMETHEUS_CHART_VERSION

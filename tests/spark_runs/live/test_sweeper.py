@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pulumi import automation
 
+from spark_runs.live import sweeper
 from spark_runs.live.digitalocean import API_URL, Resource, inventory
 from spark_runs.live.sweeper import delete, main, stale, stale_stacks
 from tests.spark_runs.live.replay import account, api
@@ -88,3 +89,25 @@ def test_without_a_token_the_sweeper_exits_2(
     monkeypatch.delenv("DIGITALOCEAN_TOKEN", raising=False)
     assert main(["--dry-run"]) == 2
     assert "DIGITALOCEAN_TOKEN" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "sweep"])
+def test_a_sweep_deletes_old_live_resources_of_the_account_and_only_them(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], dry_run: bool
+) -> None:
+    replay = account("after_destroy")
+    monkeypatch.setattr(sweeper, "https_transport", lambda token: replay)
+    for name in ("PULUMI_BACKEND_URL", "SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DIGITALOCEAN_TOKEN", "token-for-the-replay")
+    # The fixtures' resources are from 2026-12-01 06:00-06:30; today is later, so they are old.
+    assert main(["--older-than-hours", "3", *(["--dry-run"] if dry_run else [])]) == 0
+    printed = capsys.readouterr().out
+    assert "delete droplet spark-doks-live-3f9c01ab-pool-x2 (52000002) of live-3f9c01ab" in printed
+    assert "spark-doks-dev" not in printed
+    deleted = [url for method, url in replay.sent if method == "DELETE"]
+    assert deleted == ([] if dry_run else [
+        f"{API_URL}/droplets/52000002",
+        f"{API_URL}/registry/spark-doks/spark-doks-live-3f9c01ab/digests/"
+        "sha256:cb8a924afdf0229ef7515d9e5b3024e23b3eb03ddbba287f4a19c6ac90b8d221",
+    ])  # fmt: skip
