@@ -5,7 +5,8 @@ executors live), Spaces (bucket, history server) and monitoring work landed in p
 name it relies on beyond today's program is here, in one place, to adapt at integration.
 """
 
-from infra.settings import PROJECT
+# The Pulumi project (infra/settings.py); spark_runs never imports infra, a test ties the two.
+PROJECT = "spark-doks"
 
 # Stack config keys the live test sets that today's infra/settings.py may not declare yet,
 # with the branch that adds each.

@@ -8,7 +8,6 @@ billable items are priced here from DigitalOcean's pricing pages and marked as e
 import math
 from dataclasses import dataclass
 
-from infra.settings import PROJECT
 from spark_runs.cost import DEFAULT_PRICES, PriceTable, run_cost
 from spark_runs.live import contract
 from spark_runs.sizing import NODE_SIZES, nodes_needed
@@ -120,7 +119,7 @@ def describe(stack: str, backend: str, prices: PriceTable = DEFAULT_PRICES) -> s
     cost = estimate(prices)
     prefix = contract.resource_prefix(stack)
     lines = [
-        f"live test: stack {stack} of project {PROJECT}, state in {backend}",
+        f"live test: stack {stack} of project {contract.PROJECT}, state in {backend}",
         "creates, in region " + REGION + ":",
         f"  DOKS cluster {prefix} (free control plane), tagged {contract.stack_tag(stack)}",
         f"  system pool: {SYSTEM_NODE_COUNT} x {SYSTEM_NODE_SIZE}",

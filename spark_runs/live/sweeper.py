@@ -20,8 +20,7 @@ from typing import Any
 
 from pulumi import automation
 
-from infra.settings import PROJECT
-from spark_runs.live import spaces
+from spark_runs.live import contract, spaces
 from spark_runs.live.digitalocean import (
     Api,
     DigitalOceanError,
@@ -108,7 +107,7 @@ def _sweep_stacks(backend: str, now: datetime, max_age: timedelta, dry_run: bool
     with tempfile.TemporaryDirectory(prefix="spark-doks-sweeper-") as work_dir:
         workspace = automation.LocalWorkspace(
             work_dir=work_dir,
-            project_settings=automation.ProjectSettings(name=PROJECT, runtime="python"),
+            project_settings=automation.ProjectSettings(name=contract.PROJECT, runtime="python"),
             env_vars={"PULUMI_BACKEND_URL": backend},
         )
         for name in stale_stacks(workspace.list_stacks(), now, max_age):
