@@ -34,10 +34,6 @@ GRAFANA_SERVICE = ("monitoring", "grafana", 80)
 HISTORY_SERVER_SERVICE = ("spark-history", "spark-history-server", 18080)  # spaces branch
 GRAFANA_ADMIN_SECRET = ("monitoring", "grafana-admin", "admin-user", "admin-password")
 
-# Image repository the stack pushes to in the (account-wide) DOCR registry: today's constant in
-# infra/image.py; the day-2 branch may make it per stack.
-IMAGE_REPOSITORY = "trainer"
-
 
 def stack_tag(stack: str) -> str:
     """The tag the program puts on the cluster and its node pool (infra/platform.py)."""
