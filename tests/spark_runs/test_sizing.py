@@ -1,5 +1,4 @@
 import pytest
-
 import yaml
 
 from infra.spark import OPERATOR_VALUES_FILE
