@@ -301,6 +301,10 @@ INVALID = [
     ({"jobNamespace": "Spark Jobs"}, "jobNamespace"),
     ({"registryTier": "free"}, "registryTier"),
     ({"kubernetesVersion": "latest"}, "kubernetesVersion"),
+    ({"kubernetesVersion": ""}, "kubernetesVersion"),
+    ({"registryTier": "basic"}, "registryTier"),
+    ({"systemNodeCount": "1"}, "systemNodeCount"),
+    ({"target": "account", "registryTier": "starter"}, "registryTier"),
 ]
 
 
