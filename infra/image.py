@@ -85,6 +85,11 @@ def context_digest(context: Path, build_args: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
+def image_tag(build_args: Mapping[str, str]) -> str:
+    """The trainer's tag: the start of its build context digest."""
+    return context_digest(BUILD_CONTEXT, build_args)[:16]
+
+
 def sample_rows(input_path: str) -> int:
     """Bake a sample dataset into the image only when the run has no input of its own."""
     return 0 if input_path else SAMPLE_ROWS
@@ -110,7 +115,7 @@ class TrainerImage(pulumi.ComponentResource):
         self, name: str, args: TrainerImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("spark-doks:infra:TrainerImage", name, None, opts)
-        tag = context_digest(BUILD_CONTEXT, args.build_args)[:16]
+        tag = image_tag(args.build_args)
         login = args.login
         child = pulumi.ResourceOptions(parent=self)
         cache_image = pulumi.Output.concat(args.repository, ":", CACHE_TAG)

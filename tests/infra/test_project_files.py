@@ -47,7 +47,7 @@ def test_every_setting_is_declared_with_type_default_and_description() -> None:
 def test_dev_stack_is_the_issue_s_digitalocean_setup() -> None:
     settings = load_settings(render.stack_config("dev"))
     assert settings.target is Target.DIGITALOCEAN
-    assert (settings.min_nodes, settings.max_nodes, settings.node_size) == (2, 10, "s-2vcpu-4gb")
+    assert (settings.min_nodes, settings.max_nodes, settings.node_size) == (0, 10, "s-2vcpu-4gb")
     assert settings.executor_instances == 4
 
 

@@ -69,8 +69,16 @@ class LiveStack:
         self.destroyed = True
 
     def kubeconfig(self, outputs: dict[str, Any]) -> Path:
+        """doctl's kubeconfig for the stack's cluster: it renews its own token on every use."""
+        shown = subprocess.run(
+            ["doctl", "kubernetes", "cluster", "kubeconfig", "show", str(outputs["clusterName"])],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
         path = self.state_dir / "kubeconfig.yaml"
-        path.write_text(outputs["kubeconfig"])
+        path.write_text(shown.stdout)
         path.chmod(0o600)
         return path
 
