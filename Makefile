@@ -6,12 +6,12 @@ STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-quick lint render dashboards demo check hadolint workflows-schema \
-	checkov clean
+.PHONY: help venv test test-quick test-live schemas lint render dashboards demo check hadolint \
+	workflows-schema checkov clean
 
 ## This list: every target with its one-line description.
 help:
-	@awk '/^## /{doc=substr($$0,4); next} /^[a-z][a-z-]*:/{if (doc) {sub(/:.*/,""); printf "make %-17s %s\n", $$0, doc}} {doc=""}' $(MAKEFILE_LIST)
+	@awk '/^## /{doc=substr($$0,4); next} /^#/{next} /^[a-z][a-z-]*:/{if (doc) {sub(/:.*/,""); printf "make %-17s %s\n", $$0, doc}} {doc=""}' $(MAKEFILE_LIST)
 
 ## The virtual environment venv/ with every pinned dependency (about 2 min the first time).
 venv: $(STAMP)
@@ -23,13 +23,23 @@ $(STAMP): requirements.txt requirements-dev.txt spark_job/requirements.txt
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## Every test, as CI runs it (about 10 min on 2 cores).
+## Every test, as CI runs it, but the live tests (about 10 min on 2 cores).
 test: $(STAMP)
 	$(PYTHON) -m pytest
 
 ## The fast subset (no real Spark or Prometheus), for the edit-test loop (about 30 s).
 test-quick: $(STAMP)
 	$(PYTHON) -m pytest -m "not slow"
+
+## Create, check and destroy a throwaway stack on your DigitalOcean account (costs money).
+# README "Live test". Skips with the reason when a token, pulumi, docker or kubectl is missing.
+test-live: $(STAMP)
+	$(PYTHON) -m pytest --live -m live tests/live
+
+## Download the pinned upstream CRDs and chart defaults the tests read (needs internet access).
+# Into the folder SPARK_DOKS_SCHEMAS names (default: see tests/upstream.py).
+schemas: $(STAMP)
+	$(PYTHON) -m tests.upstream
 
 ## ruff lint, ruff format check and mypy.
 lint: $(STAMP)

@@ -1,20 +1,21 @@
 """The billed DigitalOcean resources of an offline run, for `make render`'s digitalocean.yaml.
 
 Kubernetes objects show what runs in the cluster; this shows what DigitalOcean bills for it: the
-cluster and its region, each node pool's size and bounds, the registry tier and the pool's
-monthly cost range (the program's monthlyCostFloor and monthlyCostCeiling outputs).
+cluster and its region, each node pool's size and bounds, the registry (its tier on the account
+stack) and the pools' monthly cost range (the program's monthlyCostFloor and monthlyCostCeiling
+outputs).
 """
 
 from typing import Any
 
-from infra.offline import OfflineRun
+from infra.offline import DeclaredResource, OfflineRun
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
 REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
 NOT_IN_COST = (
-    "nodes only: the HA control plane, load balancers, volumes, the registry tier and transfer "
-    "are billed on top"
+    "the node pools only: the HA control plane, load balancers, volumes, the registry (account "
+    "stack) and transfer are billed on top"
 )
 
 
@@ -32,31 +33,40 @@ def _pool(inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def digitalocean_summary(run: OfflineRun) -> dict[str, Any]:
-    clusters = run.of_type(CLUSTER)
-    if not clusters:
-        return {"digitalocean": "none: this stack targets an existing kube context"}
-    (cluster,) = clusters
-    summary: dict[str, Any] = {
+def _cluster(cluster: DeclaredResource, pools: list[DeclaredResource]) -> dict[str, Any]:
+    return {
         "cluster": {
             "name": cluster.inputs.get("name", cluster.name),
             "region": cluster.inputs.get("region"),
             "kubernetesVersion": cluster.inputs.get("version"),
             "haControlPlane": bool(cluster.inputs.get("ha")),
         },
-        "nodePools": [
-            _pool(cluster.inputs["nodePool"]),
-            *[_pool(pool.inputs) for pool in run.of_type(NODE_POOL)],
-        ],
-        "registry": [
-            {"tier": registry.inputs.get("subscriptionTierSlug")}
-            for registry in run.of_type(REGISTRY)
-        ],
+        "nodePools": [_pool(cluster.inputs["nodePool"]), *[_pool(pool.inputs) for pool in pools]],
     }
+
+
+def digitalocean_summary(run: OfflineRun) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for cluster in run.of_type(CLUSTER):
+        summary.update(_cluster(cluster, run.of_type(NODE_POOL)))
+    registries = [
+        {
+            "name": registry.inputs.get("name"),
+            "tier": registry.inputs.get("subscriptionTierSlug"),
+            "region": registry.inputs.get("region"),
+        }
+        for registry in run.of_type(REGISTRY)
+    ]
+    if registries:
+        summary["registry"] = registries
+    elif summary and "registryEndpoint" in run.outputs:
+        summary["registry"] = (
+            f"{run.outputs['registryEndpoint']}: the account stack's, billed there"
+        )
     if "monthlyCostFloor" in run.outputs:
         summary["monthlyCostUsd"] = {
             "floor": run.outputs["monthlyCostFloor"],
             "ceiling": run.outputs["monthlyCostCeiling"],
             "covers": NOT_IN_COST,
         }
-    return summary
+    return summary or {"digitalocean": "none: this stack targets an existing kube context"}

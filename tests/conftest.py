@@ -1,14 +1,36 @@
-"""Preflight for the test run: the tools the slow tests need, checked before any test starts.
+"""Test-run rules that hold for every test: live tests only on request, and a preflight.
 
-When the run selects slow tests (real Spark, Prometheus, the Pushgateway) and one of those tools
-is missing, CI=true stops here with the install command instead of failing test after test; on a
-laptop the header says which tests will skip and how to install what they need.
+Live tests: `make test`, `make test-quick`, CI and a bare `pytest` deselect them whatever their -m,
+so a machine that happens to hold a DigitalOcean token never creates resources by accident.
+
+Preflight: when the run selects slow tests (real Spark, Prometheus, the Pushgateway) and one of
+those tools is missing, CI=true stops before the first test with the install command instead of
+failing test after test; on a laptop the header says what is missing and how to install it.
 """
 
 import pytest
 
 from monitoring import preflight
 from tests.support import in_ci
+
+LIVE_OPTION = "--live"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        LIVE_OPTION,
+        action="store_true",
+        help="run the tests marked live: they create and destroy a real DigitalOcean stack",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption(LIVE_OPTION):
+        return
+    live = [item for item in items if item.get_closest_marker("live")]
+    if live:
+        config.hook.pytest_deselected(items=live)
+        items[:] = [item for item in items if not item.get_closest_marker("live")]
 
 
 def _slow_tests_selected(config: pytest.Config) -> bool:

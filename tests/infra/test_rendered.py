@@ -1,5 +1,5 @@
 """What `make render` writes, validated against the Kubernetes schemas, the SparkApplication CRD
-and the spark-operator chart's values (upstream files read from ../shared/schemas)."""
+and the spark-operator chart's values (upstream files that `make schemas` fetches)."""
 
 import json
 from collections.abc import Callable, Iterator
@@ -14,7 +14,7 @@ import yaml
 from infra import render
 from infra.offline import OfflineRun
 from infra.spark import operator_values
-from tests.support import REPO_ROOT, schemas_dir, unknown_helm_values
+from tests.support import REPO_ROOT, schema_file, unknown_helm_values
 
 Program = Callable[..., OfflineRun]
 
@@ -61,7 +61,7 @@ def test_a_broken_object_fails_kubernetes_validation() -> None:
 
 @pytest.fixture(scope="module")
 def crd_schema() -> dict[str, Any]:
-    path = schemas_dir() / "spark-operator" / "sparkoperator.k8s.io_sparkapplications.yaml"
+    path = schema_file("spark-operator/sparkoperator.k8s.io_sparkapplications.yaml")
     crd = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta2"]
     schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
@@ -94,7 +94,7 @@ def test_the_crd_schema_rejects_a_wrong_type(crd_schema: dict[str, Any]) -> None
 
 
 def test_every_operator_value_the_program_sets_exists_in_the_chart() -> None:
-    chart_values = schemas_dir() / "spark-operator" / "chart" / "values.yaml"
+    chart_values = schema_file("spark-operator/chart/values.yaml")
     defaults = yaml.safe_load(chart_values.read_text())
     values = operator_values("spark-jobs")
     assert "jobNamespaces" in values["spark"]
@@ -170,7 +170,7 @@ def test_embedded_documents_are_written_as_readable_files(tmp_path: Path) -> Non
 def test_the_placeholder_digest_is_marked_and_billed_resources_are_summarized(
     tmp_path: Path,
 ) -> None:
-    assert render.main(["--output", str(tmp_path), "prod", "local"]) == 0
+    assert render.main(["--output", str(tmp_path), "prod", "local", "account"]) == 0
     (application,) = (tmp_path / "prod").glob("sparkapplication-*.yaml")
     first_line, _, body = application.read_text().partition("\n")
     image = yaml.safe_load(body)["spec"]["image"]
@@ -179,14 +179,23 @@ def test_the_placeholder_digest_is_marked_and_billed_resources_are_summarized(
     prod = yaml.safe_load((REPO_ROOT / "Pulumi.prod.yaml").read_text())["config"]
     assert summary["cluster"]["region"] == prod["spark-doks:region"]
     assert summary["cluster"]["haControlPlane"] is True
-    (pool, *_) = summary["nodePools"]
-    assert (pool["size"], pool["minNodes"], pool["maxNodes"]) == (
+    pools = {pool["name"].rsplit("-", 1)[1]: pool for pool in summary["nodePools"]}
+    spark, system = pools["spark"], pools["system"]
+    assert (spark["size"], spark["minNodes"], spark["maxNodes"]) == (
         prod["spark-doks:nodeSize"],
-        int(prod["spark-doks:minNodes"]),
-        int(prod["spark-doks:maxNodes"]),
+        prod["spark-doks:minNodes"],
+        prod["spark-doks:maxNodes"],
     )
-    assert summary["registry"] == [{"tier": prod["spark-doks:registryTier"]}]
+    assert (system["size"], system["nodeCount"]) == (
+        prod["spark-doks:systemNodeSize"],
+        prod["spark-doks:systemNodeCount"],
+    )
+    assert "the account stack's" in summary["registry"]
     cost = summary["monthlyCostUsd"]
     assert 0 < cost["floor"] < cost["ceiling"]
     local = yaml.safe_load((tmp_path / "local" / "digitalocean.yaml").read_text())
     assert "none" in local["digitalocean"]
+    account = yaml.safe_load((tmp_path / "account" / "digitalocean.yaml").read_text())
+    stack = yaml.safe_load((REPO_ROOT / "Pulumi.account.yaml").read_text())["config"]
+    (registry,) = account["registry"]
+    assert registry["tier"] == stack["spark-doks:registryTier"]

@@ -21,7 +21,7 @@ from spark_runs.sweep_cluster import (
     cleaning_up,
     template_from_application,
 )
-from tests.support import schemas_dir
+from tests.support import schema_file
 
 NAMESPACE = "spark-jobs"
 STACK_APPLICATION = TrainingRun(
@@ -36,6 +36,11 @@ STACK_APPLICATION = TrainingRun(
     input_path="",
     max_depth=7,
     spark_conf={"spark.metrics.namespace": "spark_doks"},
+    # Sweep runs land on the stack's Spark pool too.
+    node_selector={"spark-doks/pool": "spark"},
+    tolerations=(
+        {"key": "spark-doks/pool", "operator": "Equal", "value": "spark", "effect": "NoSchedule"},
+    ),
 )
 
 
@@ -127,7 +132,7 @@ def run_sweep(
 
 @pytest.fixture(scope="module")
 def crd_schema() -> dict[str, Any]:
-    crd_path = schemas_dir() / "spark-operator" / "sparkoperator.k8s.io_sparkapplications.yaml"
+    crd_path = schema_file("spark-operator/sparkoperator.k8s.io_sparkapplications.yaml")
     crd = yaml.load(crd_path.read_text(), Loader=yaml.CSafeLoader)
     (version,) = [item for item in crd["spec"]["versions"] if item["name"] == VERSION]
     schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
