@@ -26,6 +26,9 @@ PREVIEW_ENVIRONMENT = "preview"
 PRODUCTION_ENVIRONMENT = "production"
 # The environment whose DigitalOcean token each kind of pulumi job gets.
 ENVIRONMENT_OF_UP = {"dev": "dev", "prod": PRODUCTION_ENVIRONMENT}
+# Jobs that only read stack outputs but write the team's registry (tag deletion, GC).
+REGISTRY_ENVIRONMENT = "registry"
+REGISTRY_JOBS = {("registry-gc.yml", "gc")}
 DOCTL_ACTION = "digitalocean/action-doctl@v2"
 SECRET_ENV = {
     "PULUMI_ACCESS_TOKEN": "PULUMI_ACCESS_TOKEN",
@@ -351,6 +354,8 @@ def test_every_pulumi_job_takes_its_digitalocean_token_from_its_own_environment(
         if updated:
             (stack,) = updated
             assert job["environment"] == ENVIRONMENT_OF_UP[stack], (path.name, job_id)
+        elif (path.name, job_id) in REGISTRY_JOBS:
+            assert job["environment"] == REGISTRY_ENVIRONMENT, (path.name, job_id)
         else:
             assert job["environment"] == PREVIEW_ENVIRONMENT, (path.name, job_id)
 
