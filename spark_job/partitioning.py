@@ -22,6 +22,8 @@ TRAINING_PARTITIONS = 16
 def executor_independent(rows: DataFrame, key: str) -> DataFrame:
     """``rows`` in TRAINING_PARTITIONS partitions by the hash of ``key``, each sorted by ``key``.
 
-    ``key`` must identify a row up to identical rows (the trainer's hash of the row's values).
+    ``key`` is a per-row value spread evenly (the trainer's hash of the row); the other columns
+    break its rare ties, so only identical rows, which are interchangeable, keep an arbitrary order.
     """
-    return rows.repartition(TRAINING_PARTITIONS, F.col(key)).sortWithinPartitions(key)
+    ties = [F.col(f"`{name}`") for name in rows.columns if name != key]
+    return rows.repartition(TRAINING_PARTITIONS, F.col(key)).sortWithinPartitions(key, *ties)
