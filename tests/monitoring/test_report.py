@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -38,3 +40,14 @@ def test_unreachable_prometheus_is_an_input_error(
     assert error.startswith("error: --prometheus: cannot reach Prometheus")
     assert error.count("\n") == 1
     assert not output.exists()
+
+
+def test_the_report_is_readable_by_teammates_under_a_group_umask(tmp_path: Path) -> None:
+    panels = [Panel(query, []) for query in spark_queries()]
+    figure = draw("local-1", TimeRange(start=1000.0, end=1060.0, scrape_interval=5.0), panels)
+    previous = os.umask(0o022)
+    try:
+        write_png(figure, [], tmp_path / "report.png")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "report.png").stat().st_mode) == 0o644

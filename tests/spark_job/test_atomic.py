@@ -1,11 +1,13 @@
 import os
+import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from spark_job.atomic import AtomicDirectory
+from spark_job.atomic import AtomicDirectory, share_like_new_files
 
 
 def test_result_appears_only_when_the_block_succeeds(tmp_path: Path) -> None:
@@ -50,3 +52,16 @@ def test_staging_of_a_killed_run_is_removed_by_the_next(tmp_path: Path) -> None:
         pass
     assert not abandoned.exists()
     assert alive.exists()
+
+
+def test_tempfile_folders_and_files_get_the_umask_mode(tmp_path: Path) -> None:
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    file = Path(tempfile.mkstemp(dir=tmp_path)[1])
+    previous = os.umask(0o027)
+    try:
+        share_like_new_files(folder)
+        share_like_new_files(file)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o750
+    assert stat.S_IMODE(file.stat().st_mode) == 0o640
