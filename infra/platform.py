@@ -5,7 +5,9 @@ from typing import Any
 import pulumi
 
 from infra.cluster import Cluster, ClusterArgs
+from infra.history_server import HistoryServer, HistoryServerArgs, port_forward_command
 from infra.image import REPOSITORY, TrainerImage, TrainerImageArgs, sample_rows
+from infra.object_store import ObjectStore, ObjectStoreArgs, credentials_secret
 from infra.observability import Observability, ObservabilityArgs
 from infra.registry import Registry, RegistryArgs
 from infra.settings import PROJECT, Settings
@@ -20,6 +22,9 @@ from monitoring.spark_metrics import spark_metrics_conf
 from spark_job.tuning import spark_tuning_conf
 from spark_runs.application import TrainingRun, spark_application
 from spark_runs.cost import DEFAULT_PRICES, pool_monthly_cost
+from spark_runs.object_store import Bucket, event_log_conf, spark_s3a_conf
+
+JOB_CREDENTIALS_SECRET = "spaces-jobs"
 
 LOCAL_REPOSITORY = f"{PROJECT}/{REPOSITORY}"
 
@@ -31,11 +36,20 @@ def training_manifest(
     service_account: str,
     pull_secret: str | None,
     trainer_args: list[str],
+    bucket: Bucket | None = None,
 ) -> dict[str, Any]:
-    """The SparkApplication for this stack's settings, named after what defines the run."""
+    """The SparkApplication for this stack's settings, named after what defines the run.
+
+    With a bucket, the run reads and writes it through s3a and logs its events there.
+    """
     conf = {
         **spark_metrics_conf(),
         **spark_tuning_conf(settings.executor_instances, settings.executor_cores),
+        **(
+            {}
+            if bucket is None
+            else {**spark_s3a_conf(bucket), **event_log_conf(bucket.events_uri)}
+        ),
     }
     return spark_application(
         TrainingRun(
@@ -53,6 +67,8 @@ def training_manifest(
             spark_conf=conf,
             trainer_args=tuple(trainer_args),
             image_pull_policy="IfNotPresent" if settings.on_digitalocean else "Never",
+            runs_uri="" if bucket is None else bucket.runs_uri,
+            credentials_secret=None if bucket is None else JOB_CREDENTIALS_SECRET,
         )
     )
 
@@ -75,6 +91,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
     build_args = {"SAMPLE_ROWS": str(sample_rows(settings.input_path))}
     kubernetes_opts: pulumi.ResourceOptions | None = None
     pull_docker_config: pulumi.Output[str] | None = None
+    store: ObjectStore | None = None
 
     if settings.on_digitalocean:
         name = f"{PROJECT}-{stack}"
@@ -100,6 +117,14 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
                 repository=pulumi.Output.concat(registry.endpoint, "/", REPOSITORY),
                 build_args=build_args,
                 login=registry.push_login,
+            ),
+        )
+        store = ObjectStore(
+            name,
+            ObjectStoreArgs(
+                name_prefix=name,
+                region=settings.spaces_region,
+                event_log_retention_days=settings.event_log_retention_days,
             ),
         )
         kubernetes_opts = pulumi.ResourceOptions(providers=[cluster.provider])
@@ -153,9 +178,40 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
     ]
     if job_namespace.pull_secret is not None:
         run_dependencies.append(job_namespace.pull_secret)
+    if store is not None:
+        run_dependencies.append(
+            credentials_secret(
+                "jobs-spaces",
+                JOB_CREDENTIALS_SECRET,
+                job_namespace.name,
+                store.job_key,
+                pulumi.ResourceOptions.merge(
+                    kubernetes_opts, pulumi.ResourceOptions(parent=job_namespace)
+                ),
+            )
+        )
+        HistoryServer(
+            "history",
+            HistoryServerArgs(
+                namespace=job_namespace.name,
+                image=image.reference,
+                image_pull_secret=job_namespace.pull_secret_name,
+            ),
+            store,
+            opts=kubernetes_opts,
+        )
+        outputs.update(
+            bucket=store.name,
+            spacesRegion=store.region,
+            runsPrefix=store.name.apply(lambda bucket: Bucket(bucket, store.region).runs_uri),
+            historyServerCommand=job_namespace.name.apply(port_forward_command),
+        )
 
     manifest = pulumi.Output.all(
-        image.reference, job_namespace.name, job_namespace.service_account_name
+        image.reference,
+        job_namespace.name,
+        job_namespace.service_account_name,
+        "" if store is None else store.name,
     ).apply(
         lambda values: training_manifest(
             settings,
@@ -164,6 +220,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             service_account=values[2],
             pull_secret=job_namespace.pull_secret_name,
             trainer_args=trainer_args,
+            bucket=None if store is None else Bucket(values[3], store.region),
         )
     )
     training = TrainingJob("train", manifest, run_dependencies, opts=kubernetes_opts)

@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from spark_runs import sizing
+from spark_runs import object_store, sizing
 from spark_runs.application import is_dns_label
 
 PROJECT = "spark-doks"
@@ -88,6 +88,8 @@ class Settings(BaseModel):
     max_depth: int = Field(default=5, ge=1, le=30)
     input_path: str = ""
     alerting: bool = False
+    spaces_region: str = ""
+    event_log_retention_days: int = Field(default=30, ge=1)
 
     @field_validator("region")
     @classmethod
@@ -196,6 +198,30 @@ class Settings(BaseModel):
             )
         return executor_instances
 
+    @field_validator("spaces_region")
+    @classmethod
+    def _spaces_region(cls, spaces_region: str, info: ValidationInfo) -> str:
+        """The bucket's region: spacesRegion, else the cluster's region if it has Spaces."""
+        region = info.data.get("region")
+        if info.data.get("target") is not Target.DIGITALOCEAN or region is None:
+            return spaces_region
+        try:
+            return object_store.spaces_region(region, spaces_region)
+        except object_store.NoSpacesInRegion as error:
+            hint = "" if spaces_region else f" (the region); set {PROJECT}:spacesRegion"
+            raise ValueError(f"{error}{hint}") from None
+
+    @field_validator("input_path")
+    @classmethod
+    def _input_reachable(cls, input_path: str, info: ValidationInfo) -> str:
+        on_digitalocean = info.data.get("target") is Target.DIGITALOCEAN
+        if on_digitalocean and input_path and not input_path.startswith("s3a://"):
+            raise ValueError(
+                "must be empty (the sample in the image) or an s3a:// URL in the stack's "
+                f"bucket: executors cannot see a local path (got {input_path!r})"
+            )
+        return input_path
+
     @property
     def on_digitalocean(self) -> bool:
         return self.target is Target.DIGITALOCEAN
@@ -225,6 +251,7 @@ _FIXES: dict[str, str] = {
     "dataFraction": "must be a number in (0, 1], e.g. 0.01 for 1 % of the data",
     "maxDepth": "must be a whole number from 1 to 30",
     "alerting": "must be true or false",
+    "eventLogRetentionDays": "must be a whole number of days >= 1",
 }
 
 

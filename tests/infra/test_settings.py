@@ -116,5 +116,6 @@ def test_config_keys_include_every_key_of_the_design_and_brief() -> None:
         "target", "region", "kubernetesVersion", "nodeSize", "minNodes", "maxNodes",
         "executorInstances", "executorCores", "executorMemory", "jobNamespace", "dataFraction",
         "registryTier", "haControlPlane", "alerting", "inputPath", "driverMemory", "maxDepth",
+        "spacesRegion", "eventLogRetentionDays",
     }  # fmt: skip
     assert required == set(CONFIG_KEYS)
