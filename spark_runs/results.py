@@ -1,7 +1,8 @@
 """The runs in the stack's bucket, as the table Grafana's runs table shows.
 
     pulumi stack output --json > outputs.json
-    AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... python -m spark_runs.results --stack-outputs outputs.json
+    export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...
+    python -m spark_runs.results --stack-outputs outputs.json
 
 Each run is a folder ``runs/<application name>/`` in the bucket; it is complete once its
 ``metrics.json`` exists (the trainer writes it last), so folders without one are listed apart as
