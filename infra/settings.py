@@ -88,7 +88,7 @@ class Settings(BaseModel):
     max_depth: int = Field(default=5, ge=1, le=30)
     input_path: str = ""
     alerting: bool = False
-    spaces_region: str = ""
+    spaces_region: str = Field(default="", validate_default=True)
     event_log_retention_days: int = Field(default=30, ge=1)
 
     @field_validator("region")
@@ -257,6 +257,7 @@ _FIXES: dict[str, str] = {
 
 def _problem(error: Mapping[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "?"
+    key = to_camel(key) if key in Settings.model_fields else key  # a checked default has no alias
     if error["type"] == "extra_forbidden":
         return f"{PROJECT}:{key} is not a known key; known keys: {', '.join(CONFIG_KEYS)}"
     if error["type"] == "value_error":

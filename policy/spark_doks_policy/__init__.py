@@ -9,6 +9,7 @@ from .rbac import (
     service_account_bound_in_own_namespace,
 )
 from .secrets import grafana_password_not_literal, secret_data_from_pulumi_secrets
+from .spaces import no_fullaccess_spaces_key, spaces_key_material_only_in_secrets
 from .workloads import no_latest_image, requests_and_limits, trainer_image_by_digest
 
 PACK_NAME = "spark-doks"
@@ -24,4 +25,6 @@ POLICIES: list[Policy] = [
     secret_data_from_pulumi_secrets,
     doks_upgrades,
     registry_write_credentials_expire,
+    no_fullaccess_spaces_key,
+    spaces_key_material_only_in_secrets,
 ]

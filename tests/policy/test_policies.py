@@ -23,6 +23,11 @@ from spark_doks_policy.rbac import (
     service_account_bound_in_own_namespace,
 )
 from spark_doks_policy.secrets import grafana_password_not_literal, secret_data_from_pulumi_secrets
+from spark_doks_policy.spaces import (
+    SPACES_KEY,
+    no_fullaccess_spaces_key,
+    spaces_key_material_only_in_secrets,
+)
 from spark_doks_policy.workloads import (
     no_latest_image,
     requests_and_limits,
@@ -148,6 +153,12 @@ CASES: list[tuple[ResourceValidationPolicy, str, Any, Any]] = [
         {"registryName": "spark-doks", "write": True, "expirySeconds": 3600},
         {"registryName": "spark-doks", "write": True},
     ),
+    (
+        no_fullaccess_spaces_key,
+        SPACES_KEY,
+        {"name": "jobs", "grants": [{"bucket": "spark-doks-dev", "permission": "readwrite"}]},
+        {"name": "jobs", "grants": [{"bucket": "", "permission": "fullaccess"}]},
+    ),
 ]
 
 
@@ -164,7 +175,10 @@ def test_policy_reports_only_the_violating_resource(
 
 
 def test_every_resource_policy_has_a_case() -> None:
-    covered = {case[0].name for case in CASES} | {secret_data_from_pulumi_secrets.name}
+    covered = {case[0].name for case in CASES} | {
+        secret_data_from_pulumi_secrets.name,
+        spaces_key_material_only_in_secrets.name,
+    }
     assert {policy.name for policy in POLICIES} == covered
 
 

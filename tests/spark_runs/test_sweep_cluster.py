@@ -329,7 +329,7 @@ def test_a_completed_application_without_metrics_json_is_an_incomplete_run(
     backend = ClusterBackend(
         fake, fake, BUCKET_APPLICATION, 60, sleep=lambda _: None, run_store=FakeBucket({})
     )
-    with pytest.raises(RunFailed, match="metrics.json does not exist, so the run is incomplete"):
+    with pytest.raises(RunFailed, match=r"metrics\.json does not exist, so the run is incomplete"):
         backend.run(2, tmp_path / "run", tmp_path / "run.log")
     assert not (tmp_path / "run").exists()
 
