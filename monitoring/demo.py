@@ -7,6 +7,7 @@ final scrape, writes the report PNG and prints the run's results. Stops everythi
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -108,8 +109,9 @@ def observed_training_run(
             )
             prometheus = services.enter_context(local_stack.prometheus(config))
         conf = {**spark_metrics_conf(), "spark.ui.port": str(ui_port)}
-        # The trainer replaces the folder atomically; a failed run keeps the previous result.
+        # The demo keeps its latest run only; the trainer itself never replaces a complete run.
         output = workdir / "model"
+        shutil.rmtree(output, ignore_errors=True)
         arguments = ["--input", str(data), "--output", str(output), *trainer_args]
         for key, value in conf.items():
             arguments += ["--conf", f"{key}={value}"]
