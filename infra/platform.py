@@ -123,7 +123,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             name,
             ObjectStoreArgs(
                 name_prefix=name,
-                region=settings.spaces_region,
+                region=settings.bucket_region,
                 event_log_retention_days=settings.event_log_retention_days,
             ),
         )

@@ -201,15 +201,16 @@ class Settings(BaseModel):
     @field_validator("spaces_region")
     @classmethod
     def _spaces_region(cls, spaces_region: str, info: ValidationInfo) -> str:
-        """The bucket's region: spacesRegion, else the cluster's region if it has Spaces."""
+        """spacesRegion must have Spaces; empty, the cluster's region must (see bucket_region)."""
         region = info.data.get("region")
         if info.data.get("target") is not Target.DIGITALOCEAN or region is None:
             return spaces_region
         try:
-            return object_store.spaces_region(region, spaces_region)
+            object_store.spaces_region(region, spaces_region)
         except object_store.NoSpacesInRegion as error:
             hint = "" if spaces_region else f" (the region); set {PROJECT}:spacesRegion"
             raise ValueError(f"{error}{hint}") from None
+        return spaces_region
 
     @field_validator("input_path")
     @classmethod
@@ -221,6 +222,10 @@ class Settings(BaseModel):
                 f"bucket: executors cannot see a local path (got {input_path!r})"
             )
         return input_path
+
+    @property
+    def bucket_region(self) -> str:
+        return self.spaces_region or self.region
 
     @property
     def on_digitalocean(self) -> bool:

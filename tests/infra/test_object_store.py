@@ -173,7 +173,8 @@ def test_a_region_without_spaces_is_refused_with_the_list() -> None:
 def test_an_explicit_spaces_region_serves_a_cluster_region_without_spaces(
     program: Program,
 ) -> None:
-    assert load_settings({"region": "nyc1", "spacesRegion": "nyc3"}).spaces_region == "nyc3"
+    assert load_settings({"region": "nyc1", "spacesRegion": "nyc3"}).bucket_region == "nyc3"
+    assert load_settings({"region": "fra1"}).bucket_region == "fra1"
     with pytest.raises(SettingsError, match="spacesRegion ams2 has no Spaces"):
         load_settings({"spacesRegion": "ams2"})
     run = program(region="nyc1", spacesRegion="nyc3")

@@ -100,8 +100,12 @@ def test_a_run_under_a_file_uri_is_complete_reloadable_refused_twice_and_in_the_
     assert held_out_accuracy(data, f"{output_uri}/model", metrics) == pytest.approx(
         metrics["accuracy"], abs=1e-12
     )
-    (event_log,) = events.iterdir()
-    assert event_log.name == metrics["application_id"]  # finished: no .inprogress suffix
+    # Spark 4 rolls event logs: a folder per application whose status file loses its
+    # .inprogress suffix when the application ends.
+    application_id = metrics["application_id"]
+    event_log = events / f"eventlog_v2_{application_id}"
+    assert (event_log / f"appstatus_{application_id}").is_file()
+    assert list(event_log.glob("events_*"))
 
     port = free_port()
     properties = tmp_path / "history.conf"
@@ -126,7 +130,7 @@ def test_a_run_under_a_file_uri_is_complete_reloadable_refused_twice_and_in_the_
         start_new_session=True,
     )
     try:
-        application = wait_for_application(f"http://127.0.0.1:{port}", metrics["application_id"])
+        application = wait_for_application(f"http://127.0.0.1:{port}", application_id)
     finally:
         stop_process_group(server)
     (attempt,) = application["attempts"]
