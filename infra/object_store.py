@@ -1,9 +1,10 @@
 """The stack's Spaces bucket and its two bucket-scoped keys, handed to pods only as Secrets.
 
 Layout of the bucket (spark_runs.object_store): ``runs/<application name>/`` holds each run's model
-and metrics.json, ``events/`` the Spark event logs the history server reads. A lifecycle rule
-expires event logs after ``eventLogRetentionDays`` and aborts multipart uploads a dead writer
-left behind (they are billed but invisible to listings).
+and metrics.json, ``events/`` the Spark event logs the history server reads (with an empty
+``events/`` object, so the directory exists before the first run). A lifecycle rule expires event
+logs after ``eventLogRetentionDays``, another aborts multipart uploads a dead writer left behind
+(they are billed but invisible to listings).
 
 Keys: ``readwrite`` on this bucket for the jobs, ``read`` on it for the history server. Never
 ``fullaccess``: that grant is account-wide (its bucket is empty) and overrides scoped ones. A
@@ -18,7 +19,12 @@ import pulumi_digitalocean as digitalocean
 import pulumi_kubernetes as kubernetes
 import pulumi_random as random
 
-from spark_runs.object_store import ACCESS_KEY_ENV, EVENTS_PREFIX, SECRET_KEY_ENV
+from spark_runs.object_store import (
+    ACCESS_KEY_ENV,
+    EVENTS_PREFIX,
+    ROLLING_EVENT_LOG_PREFIX,
+    SECRET_KEY_ENV,
+)
 
 # Days after which an upload that was started but never completed is removed.
 ABORT_INCOMPLETE_UPLOAD_DAYS = 1
@@ -54,7 +60,7 @@ class ObjectStore(pulumi.ComponentResource):
                 digitalocean.SpacesBucketLifecycleRuleArgs(
                     id="expire-event-logs",
                     enabled=True,
-                    prefix=EVENTS_PREFIX,
+                    prefix=ROLLING_EVENT_LOG_PREFIX,
                     expiration=digitalocean.SpacesBucketLifecycleRuleExpirationArgs(
                         days=args.event_log_retention_days
                     ),
@@ -65,6 +71,14 @@ class ObjectStore(pulumi.ComponentResource):
                     abort_incomplete_multipart_upload_days=ABORT_INCOMPLETE_UPLOAD_DAYS,
                 ),
             ],
+            opts=child,
+        )
+        self.events_marker = digitalocean.SpacesBucketObject(
+            f"{name}-events",
+            bucket=self.bucket.name,
+            region=args.region,
+            key=EVENTS_PREFIX,
+            content="",
             opts=child,
         )
         self.name: pulumi.Output[str] = self.bucket.name

@@ -27,6 +27,11 @@ SPACES_REGIONS: tuple[str, ...] = (
 
 RUNS_PREFIX = "runs/"
 EVENTS_PREFIX = "events/"
+# Spark checks that the event log directory exists (drivers before writing, the history server at
+# start), and an s3a "directory" exists only while an object is under it: the empty EVENTS_PREFIX
+# object keeps it. Rolling event logs sit in folders named after this prefix, which the lifecycle
+# rule expires without touching that marker.
+ROLLING_EVENT_LOG_PREFIX = f"{EVENTS_PREFIX}eventlog_v2_"
 METRICS_FILE = "metrics.json"
 
 # The AWS SDK's own variable names: s3a, boto3 and the AWS CLI all read them.
@@ -123,7 +128,12 @@ def spark_s3a_conf(bucket: Bucket) -> dict[str, str]:
 
 def event_log_conf(events_uri: str) -> dict[str, str]:
     """Spark settings that write a run's event log where the history server reads it."""
-    return {"spark.eventLog.enabled": "true", "spark.eventLog.dir": events_uri}
+    return {
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": events_uri,
+        # Spark 4's default, pinned: the bucket's lifecycle rule matches rolling logs' names.
+        "spark.eventLog.rolling.enabled": "true",
+    }
 
 
 def history_server_conf(events_uri: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from tests.infra.test_program import APPLICATION, SECRET, Program, spec
 
 BUCKET = "digitalocean:index/spacesBucket:SpacesBucket"
 SPACES_KEY = "digitalocean:index/spacesKey:SpacesKey"
+BUCKET_OBJECT = "digitalocean:index/spacesBucketObject:SpacesBucketObject"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -43,7 +44,12 @@ def test_one_private_bucket_with_event_log_expiry_and_upload_cleanup(program: Pr
     bucket = run.one(BUCKET).inputs
     assert bucket["region"] == "sfo2" and bucket["acl"] == "private"
     rules = {rule["id"]: rule for rule in bucket["lifecycleRules"]}
-    assert rules["expire-event-logs"]["prefix"] == "events/"
+    marker = run.one(BUCKET_OBJECT).inputs
+    assert (marker["key"], marker["content"], marker["bucket"]) == ("events/", "", bucket["name"])
+    event_logs = rules["expire-event-logs"]["prefix"]
+    assert event_logs.startswith("events/") and not marker["key"].startswith(event_logs)
+    conf = spec(run)["sparkConf"]
+    assert conf["spark.eventLog.rolling.enabled"] == "true"  # names start with that prefix
     assert rules["expire-event-logs"]["expiration"] == {"days": 14}
     assert rules["abort-incomplete-uploads"]["abortIncompleteMultipartUploadDays"] == 1
     assert "prefix" not in rules["abort-incomplete-uploads"]  # every upload, not one prefix

@@ -15,7 +15,13 @@ from pyspark.sql import functions as F
 
 from spark_job import train
 from spark_job.session import start_spark
-from spark_runs.object_store import event_log_conf, history_server_conf, properties_text
+from spark_runs.object_store import (
+    EVENTS_PREFIX,
+    ROLLING_EVENT_LOG_PREFIX,
+    event_log_conf,
+    history_server_conf,
+    properties_text,
+)
 from spark_runs.standalone import SPARK_HOME, free_port, spark_env, stop_process_group
 from tests.spark_job.spark_support import (
     cluster_args,
@@ -103,7 +109,7 @@ def test_a_run_under_a_file_uri_is_complete_reloadable_refused_twice_and_in_the_
     # Spark 4 rolls event logs: a folder per application whose status file loses its
     # .inprogress suffix when the application ends.
     application_id = metrics["application_id"]
-    event_log = events / f"eventlog_v2_{application_id}"
+    event_log = events / (ROLLING_EVENT_LOG_PREFIX.removeprefix(EVENTS_PREFIX) + application_id)
     assert (event_log / f"appstatus_{application_id}").is_file()
     assert list(event_log.glob("events_*"))
 
