@@ -21,7 +21,7 @@ from spark_runs.object_store import (
     spark_s3a_conf,
 )
 
-NAME = "spark-history"
+NAME = "spark-history-server"
 CREDENTIALS_SECRET = "spaces-history"
 CONF_DIR = "/etc/spark-history"
 CONF_FILE = "spark-history.conf"

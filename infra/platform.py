@@ -22,7 +22,7 @@ from monitoring.spark_metrics import spark_metrics_conf
 from spark_job.tuning import spark_tuning_conf
 from spark_runs.application import TrainingRun, spark_application
 from spark_runs.cost import DEFAULT_PRICES, pool_monthly_cost
-from spark_runs.object_store import Bucket, event_log_conf, spark_s3a_conf
+from spark_runs.object_store import RUNS_PREFIX, Bucket, event_log_conf, spark_s3a_conf
 
 JOB_CREDENTIALS_SECRET = "spaces-jobs"
 
@@ -203,7 +203,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
         outputs.update(
             bucket=store.name,
             spacesRegion=store.region,
-            runsPrefix=store.name.apply(lambda bucket: Bucket(bucket, store.region).runs_uri),
+            runsPrefix=RUNS_PREFIX,
             historyServerCommand=job_namespace.name.apply(port_forward_command),
         )
 

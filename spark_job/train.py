@@ -35,6 +35,8 @@ from spark_job.tuning import spark_tuning_conf
 
 PROG = "python -m spark_job.train"
 APP_NAME = "spark-doks-train"
+METRICS_FILE = storage.METRICS_FILE
+MODEL_DIR = storage.MODEL_DIR
 TEST_SHARE = 0.2
 FORMATS = ("parquet", "csv")
 _HASH_BITS = 53

@@ -108,7 +108,7 @@ def test_the_run_writes_to_the_bucket_with_keys_from_the_secret_only(program: Pr
     assert conf["spark.eventLog.dir"] == f"s3a://{bucket_name(run)}/events/"
     assert not [key for key in conf if "access.key" in key or "secret.key" in key]
     assert run.outputs["bucket"] == bucket_name(run)
-    assert run.outputs["runsPrefix"] == f"s3a://{bucket_name(run)}/runs/"
+    assert run.outputs["runsPrefix"] == "runs/"  # runs write s3a://<bucket>/runs/<name>/
     assert {"bucket", "runsPrefix"}.isdisjoint(run.secret_outputs)
 
 
@@ -138,7 +138,9 @@ def test_the_history_server_reads_events_with_the_read_key_in_the_foreground(
     assert properties["spark.history.fs.logDirectory"] == f"s3a://{bucket_name(run)}/events/"
     assert properties["spark.hadoop.fs.s3a.endpoint"] == "https://sfo2.digitaloceanspaces.com"
     assert "history" in run.outputs["historyServerCommand"]
-    assert "port-forward svc/spark-history 18080:18080" in run.outputs["historyServerCommand"]
+    assert (
+        "port-forward svc/spark-history-server 18080:18080" in run.outputs["historyServerCommand"]
+    )
 
 
 def test_the_history_server_takes_no_ingress_and_reaches_only_dns_and_https(
