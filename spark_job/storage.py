@@ -88,7 +88,8 @@ def run_folder(
         return
     assert output.uri is not None
     # A model folder without metrics.json is an earlier run that did not finish: replace it.
-    model.write().overwrite().save(f"{output.uri}/{MODEL_DIR}")
+    model_uri = f"{output.uri}/{MODEL_DIR}"
+    with_store_errors(lambda: model.write().overwrite().save(model_uri), "--output", output.uri)
     file_system, marker = _file_system(spark, f"{output.uri}/{METRICS_FILE}")
 
     def write_marker(metrics: dict[str, Any]) -> None:
