@@ -37,6 +37,7 @@ LABELS = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "spark-do
 DAEMON_MEMORY = "768m"
 MEMORY = "1Gi"
 CPU_REQUEST = "100m"
+CPU_LIMIT = "1"
 
 core = kubernetes.core.v1
 meta = kubernetes.meta.v1
@@ -103,8 +104,16 @@ class HistoryServer(pulumi.ComponentResource):
                 http_get=core.HTTPGetActionArgs(path="/api/v1/version", port=PORT_NAME),
                 period_seconds=10,
             ),
+            # Listing a large events/ folder at start takes a while; restart only a hung server.
+            liveness_probe=core.ProbeArgs(
+                http_get=core.HTTPGetActionArgs(path="/api/v1/version", port=PORT_NAME),
+                initial_delay_seconds=60,
+                period_seconds=30,
+                failure_threshold=4,
+            ),
             resources=core.ResourceRequirementsArgs(
-                requests={"cpu": CPU_REQUEST, "memory": MEMORY}, limits={"memory": MEMORY}
+                requests={"cpu": CPU_REQUEST, "memory": MEMORY},
+                limits={"cpu": CPU_LIMIT, "memory": MEMORY},
             ),
             security_context=core.SecurityContextArgs(
                 run_as_user=SPARK_UID,

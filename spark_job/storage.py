@@ -38,9 +38,6 @@ class RunOutput:
     path: Path | None = None
     uri: str | None = None
 
-    def __str__(self) -> str:
-        return str(self.path) if self.path is not None else str(self.uri)
-
 
 def parse_output(location: str) -> RunOutput:
     """``--output`` as given: a plain path is a local folder, a URI is written through Hadoop."""
@@ -64,8 +61,12 @@ def refuse_remote_complete(spark: SparkSession, output: RunOutput) -> None:
     """Once Spark runs: the same check under a URI, which also finds a missing bucket."""
     if output.uri is None:
         return
-    file_system, marker = _file_system(spark, f"{output.uri}/{METRICS_FILE}")
-    if with_store_errors(lambda: file_system.exists(marker), "--output", output.uri):
+
+    def complete() -> bool:
+        file_system, marker = _file_system(spark, f"{output.uri}/{METRICS_FILE}")
+        return bool(file_system.exists(marker))
+
+    if with_store_errors(complete, "--output", output.uri):
         raise _complete(output.uri)
 
 
