@@ -62,6 +62,10 @@ class TrainingRun:
     image_pull_policy: str = "IfNotPresent"
     # Tells apart runs that are otherwise the same, e.g. the same count in two executor sweeps.
     name_salt: str = ""
+    # Where driver and executors run: on DOKS the Spark pool's label and the taint that keeps
+    # every other pod off it; empty on a local cluster, whose nodes carry neither.
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, str], ...] = ()
     # s3a://<bucket>/runs/: the run writes to <runs_uri><name>/; empty keeps results in the pod.
     runs_uri: str = ""
     # Secret whose keys become the driver's and executors' environment (the bucket's key).
@@ -137,6 +141,10 @@ def spark_application(run: TrainingRun) -> dict[str, Any]:
         "securityContext": _security_context(),
         "podSecurityContext": _pod_security_context(),
     }
+    if run.node_selector:
+        pod_common["nodeSelector"] = dict(run.node_selector)
+    if run.tolerations:
+        pod_common["tolerations"] = [dict(toleration) for toleration in run.tolerations]
     if run.credentials_secret is not None:
         pod_common["envFrom"] = [{"secretRef": {"name": run.credentials_secret}}]
     spec: dict[str, Any] = {

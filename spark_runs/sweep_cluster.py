@@ -215,6 +215,8 @@ def template_from_application(
         data_fraction=fraction,
         max_depth=max_depth,
         spark_conf=dict(spec.get("sparkConf") or {}),
+        node_selector=dict(driver.get("nodeSelector") or {}),
+        tolerations=tuple(driver.get("tolerations") or ()),
         # s3a://<bucket>/runs/<name>: the sweep's runs go beside the stack's.
         runs_uri=output.rsplit("/", 1)[0] + "/" if output.startswith("s3a://") else "",
         credentials_secret=secrets[0] if secrets else None,
