@@ -14,6 +14,7 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,11 @@ from rich.console import Console
 from rich.table import Table
 
 from monitoring import local_stack, prometheus_api
-from monitoring.queries import RUN_RESULT_METRICS
+from monitoring.queries import FINISHED_AT, RUN_RESULT_METRICS, Unit
 from monitoring.report import make_report
 from monitoring.scrape import local_prometheus_config
 from monitoring.spark_metrics import spark_metrics_conf
+from spark_job.pushgateway import GAUGES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_ROWS = 20_000
@@ -127,14 +129,22 @@ def observed_training_run(
         yield run
 
 
+def _cell(value: object, unit: Unit) -> str:
+    if unit is FINISHED_AT and isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
 def results_table(run: ObservedRun, output: Path) -> Table:
     """The results the Grafana runs table shows (the rest is in metrics.json)."""
     table = Table(title=f"Training run {run.application_id}")
     table.add_column("result")
     table.add_column("value", justify="right")
-    for metric, column in RUN_RESULT_METRICS:
-        value = run.summary[metric.removeprefix("spark_doks_run_")]
-        table.add_row(column, f"{value:.4f}" if isinstance(value, float) else str(value))
+    field_of_gauge = {gauge: field for field, gauge in GAUGES.items()}
+    for column in RUN_RESULT_METRICS:
+        field = field_of_gauge.get(column.metric)
+        if field is not None:  # a column of results this trainer does not push stays empty
+            table.add_row(column.title, _cell(run.summary[field], column.unit))
     table.add_row("All results", str(output / "metrics.json"))
     return table
 
