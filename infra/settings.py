@@ -14,6 +14,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -88,6 +89,8 @@ class Settings(BaseModel):
     max_depth: int = Field(default=5, ge=1, le=30)
     input_path: str = ""
     alerting: bool = False
+    # A secret: pydantic keeps it out of reprs, and messages never quote it.
+    alert_slack_webhook_url: SecretStr = Field(default=SecretStr(""), validate_default=True)
 
     @field_validator("region")
     @classmethod
@@ -196,6 +199,19 @@ class Settings(BaseModel):
             )
         return executor_instances
 
+    @field_validator("alert_slack_webhook_url")
+    @classmethod
+    def _slack_webhook(cls, webhook: SecretStr, info: ValidationInfo) -> SecretStr:
+        url = webhook.get_secret_value()
+        if info.data.get("alerting") and not url:
+            raise ValueError(
+                "must be set when alerting is true: pulumi config set --secret "
+                "spark-doks:alertSlackWebhookUrl https://hooks.slack.com/services/..."
+            )
+        if url and not url.startswith("https://"):
+            raise ValueError("must be a Slack incoming-webhook URL starting with https://")
+        return webhook
+
     @property
     def on_digitalocean(self) -> bool:
         return self.target is Target.DIGITALOCEAN
@@ -212,6 +228,8 @@ def _node_size(info: ValidationInfo) -> sizing.NodeSize | None:
 CONFIG_KEYS: tuple[str, ...] = tuple(
     field.alias or name for name, field in Settings.model_fields.items()
 )
+
+_ALIASES = {name: field.alias for name, field in Settings.model_fields.items() if field.alias}
 
 # The fix for errors pydantic raises itself (type and bound checks), per config key.
 _FIXES: dict[str, str] = {
@@ -230,6 +248,8 @@ _FIXES: dict[str, str] = {
 
 def _problem(error: Mapping[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "?"
+    # A validated default is reported under the field's name, not its config key.
+    key = _ALIASES.get(key, key)
     if error["type"] == "extra_forbidden":
         return f"{PROJECT}:{key} is not a known key; known keys: {', '.join(CONFIG_KEYS)}"
     if error["type"] == "value_error":
