@@ -104,29 +104,58 @@ def observed_training_run(
             if local_stack.installed(PUSHGATEWAY):
                 pushgateway = services.enter_context(local_stack.pushgateway())
             config = local_prometheus_config(
-                f"{local_stack.LOOPBACK}:{ui_port}",
+                [f"{local_stack.LOOPBACK}:{ui_port}"],
                 urllib.parse.urlsplit(pushgateway).netloc if pushgateway else None,
                 scrape_interval,
             )
             prometheus = services.enter_context(local_stack.prometheus(config))
-        conf = {**spark_metrics_conf(), "spark.ui.port": str(ui_port)}
-        # The trainer replaces the folder atomically; a failed run keeps the previous result.
-        output = workdir / "model"
-        arguments = ["--input", str(data), "--output", str(output), *trainer_args]
-        for key, value in conf.items():
-            arguments += ["--conf", f"{key}={value}"]
-        if pushgateway is not None:
-            arguments += ["--pushgateway", pushgateway]
-        started = time.monotonic()
-        summary = _summary(_python_module("spark_job.train", arguments, workdir / "train.log"))
-        run = ObservedRun(str(summary["application_id"]), summary, prometheus, pushgateway)
-        run.seconds["train (process)"] = time.monotonic() - started
-        if prometheus is not None and pushgateway is not None:
-            waited = time.monotonic()
-            interval = float(scrape_interval.removesuffix("s"))
-            _wait_for_results(prometheus, run.application_id, timeout=4 * interval + 10)
-            run.seconds["wait for final scrape"] = time.monotonic() - waited
-        yield run
+        yield train_scraped(
+            workdir / "model",
+            workdir / "train.log",
+            data,
+            ui_port,
+            Scraping(prometheus, pushgateway, scrape_interval),
+            trainer_args,
+        )
+
+
+@dataclass(frozen=True)
+class Scraping:
+    prometheus: str | None
+    pushgateway: str | None
+    interval: str
+
+
+def train_scraped(
+    output: Path,
+    log: Path,
+    data: Path,
+    ui_port: int,
+    scraping: Scraping,
+    trainer_args: tuple[str, ...] = (),
+) -> ObservedRun:
+    """One training run with its UI on `ui_port`; returns once its pushed results are scraped.
+
+    The trainer replaces `output` atomically: a failed run keeps the previous result.
+    """
+    conf = {**spark_metrics_conf(), "spark.ui.port": str(ui_port)}
+    arguments = ["--input", str(data), "--output", str(output), *trainer_args]
+    for key, value in conf.items():
+        arguments += ["--conf", f"{key}={value}"]
+    if scraping.pushgateway is not None:
+        arguments += ["--pushgateway", scraping.pushgateway]
+    started = time.monotonic()
+    summary = _summary(_python_module("spark_job.train", arguments, log))
+    run = ObservedRun(
+        str(summary["application_id"]), summary, scraping.prometheus, scraping.pushgateway
+    )
+    run.seconds["train (process)"] = time.monotonic() - started
+    if scraping.prometheus is not None and scraping.pushgateway is not None:
+        waited = time.monotonic()
+        interval = float(scraping.interval.removesuffix("s"))
+        _wait_for_results(scraping.prometheus, run.application_id, timeout=4 * interval + 10)
+        run.seconds["wait for final scrape"] = time.monotonic() - waited
+    return run
 
 
 def _cell(value: object, unit: Unit) -> str:

@@ -45,7 +45,7 @@ def test_cluster_scrape_config_passes_promtool(tmp_path: Path) -> None:
 
 
 def test_local_scrape_config_passes_promtool(tmp_path: Path) -> None:
-    config = local_prometheus_config("127.0.0.1:4040", "127.0.0.1:9091", "15s")
+    config = local_prometheus_config(["127.0.0.1:4040"], "127.0.0.1:9091", "15s")
     result = promtool(tmp_path, "check", "config", str(write(tmp_path / "p.yml", config)))
     assert result.returncode == 0, result.stdout + result.stderr
 
