@@ -4,10 +4,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from monitoring.alerts import alert_rules
-from monitoring.queries import ALERTS
+from monitoring.queries import ALERTS, by_name, render
 from monitoring.scrape import (
     SCRAPE_INTERVAL,
     SPARK_ENDPOINTS,
@@ -313,3 +314,102 @@ def test_operator_controller_is_scraped_in_its_namespace() -> None:
     assert jobs["spark-operator"]["kubernetes_sd_configs"] == [
         {"role": "pod", "namespaces": {"names": ["operators"]}}
     ]
+
+
+def kubernetes_pod_series() -> list[dict[str, str]]:
+    """Two Spark applications' pods as kube-state-metrics and cAdvisor report them."""
+    pods = [
+        # pod, application, container, node, created, scheduled, started, working set
+        ("train-driver", "spark-1", "spark-kubernetes-driver", "node-a", 1000, 1002, 1010, 256),
+        ("train-exec-1", "spark-1", "spark-kubernetes-executor", "node-b", 1030, 1090, 1095, 512),
+        ("other-exec-1", "spark-2", "spark-kubernetes-executor", "node-a", 1000, 1001, 1005, 100),
+    ]
+    series = []
+    for pod, app, container, node, created, scheduled, started, working_set in pods:
+        labels = f'namespace="spark-jobs", pod="{pod}", uid="uid-{pod}"'
+        with_container = f'{labels}, container="{container}"'
+        mib = 2**20
+        series += [
+            {
+                "series": f'kube_pod_labels{{{labels}, label_spark_app_selector="{app}"}}',
+                "values": "1x8",
+            },
+            {"series": f'kube_pod_info{{{labels}, node="{node}"}}', "values": "1x8"},
+            {"series": f"kube_pod_created{{{labels}}}", "values": f"{created}x8"},
+            {"series": f"kube_pod_status_scheduled_time{{{labels}}}", "values": f"{scheduled}x8"},
+            {
+                "series": f"kube_pod_container_state_started{{{with_container}}}",
+                "values": f"{started}x8",
+            },
+            {"series": f"kube_pod_container_info{{{with_container}}}", "values": "1x8"},
+            {
+                "series": f"container_memory_working_set_bytes{{{with_container}}}",
+                "values": f"{working_set * mib}x8",
+            },
+            {
+                "series": f"container_spec_memory_limit_bytes{{{with_container}}}",
+                "values": f"{1024 * mib}x8",
+            },
+        ]
+    series.append(
+        {
+            "series": "kube_pod_container_status_terminated_reason"
+            '{namespace="spark-jobs", pod="train-exec-1", uid="uid-train-exec-1", '
+            'container="spark-kubernetes-executor", reason="OOMKilled"}',
+            "values": "1x8",
+        }
+    )
+    return series
+
+
+def pod(name: str, **extra: str) -> str:
+    labels = {"application_id": "spark-1", "namespace": "spark-jobs", "pod": name, **extra}
+    return "{" + ", ".join(f'{key}="{value}"' for key, value in sorted(labels.items())) + "}"
+
+
+@pytest.mark.parametrize(
+    ("query", "target", "samples"),
+    [
+        ("submission_to_executors_running", 0, [('{application_id="spark-1"}', 95)]),
+        (
+            "pod_startup",
+            0,
+            [(pod("train-driver", node="node-a"), 2), (pod("train-exec-1", node="node-b"), 60)],
+        ),
+        (
+            "pod_startup",
+            1,
+            [(pod("train-driver", node="node-a"), 10), (pod("train-exec-1", node="node-b"), 65)],
+        ),
+        ("oom_killed", 0, [('{application_id="spark-1"}', 1)]),
+        ("memory_share_of_limit", 0, [(pod("train-driver"), 0.25), (pod("train-exec-1"), 0.5)]),
+        ("memory_by_pod", 0, [(pod("train-driver"), 256 * 2**20), (pod("train-exec-1"), 2**29)]),
+    ],
+)
+def test_cluster_queries_select_the_application_and_compute_on_real_labels(
+    tmp_path: Path, query: str, target: int, samples: list[tuple[str, float]]
+) -> None:
+    # Only the selected application's pods (spark-1), with the figures the series imply.
+    expr = render(
+        by_name(query).targets[target].expr, application_id="spark-1", namespace="spark-jobs"
+    )
+    test = {
+        "evaluation_interval": "15s",
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": kubernetes_pod_series(),
+                "promql_expr_test": [
+                    {
+                        "expr": expr,
+                        "eval_time": "1m",
+                        "exp_samples": [
+                            {"labels": labels, "value": value} for labels, value in samples
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    result = promtool(tmp_path, "test", "rules", str(write(tmp_path / "test.yml", test)))
+    assert result.returncode == 0, result.stdout + result.stderr
