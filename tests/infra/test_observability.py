@@ -22,7 +22,7 @@ from infra.offline import DeclaredResource, OfflineRun
 from monitoring.grafana import DATASOURCE_UID, dashboard_files
 from monitoring.queries import ALERTS, POD_APPLICATION_LABEL, SPARK_APPLICATION_LABEL
 from monitoring.spark_metrics import DRIVER_PATH, EXECUTORS_PATH
-from tests.support import schemas_dir, unknown_helm_values
+from tests.support import schema_file, unknown_helm_values
 
 Program = Callable[..., OfflineRun]
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -209,9 +209,7 @@ def test_the_run_pushes_results_and_starts_after_prometheus(program: Program) ->
 
 
 def chart_defaults(chart: str) -> dict[str, Any]:
-    values: dict[str, Any] = yaml.safe_load(
-        (schemas_dir() / "charts" / chart / "values.yaml").read_text()
-    )
+    values: dict[str, Any] = yaml.safe_load(schema_file(f"charts/{chart}/values.yaml").read_text())
     return values
 
 
@@ -239,9 +237,7 @@ def test_every_prometheus_value_exists_in_the_chart(alerting: bool) -> None:
     assert unknown_helm_values(pushgateway, subchart) == []
     for name, keys in SUBCHART_KEYS.items():
         assert unknown_helm_values(subcharts[name], keys) == [], name
-    schema = yaml.safe_load(
-        (schemas_dir() / "charts" / "prometheus" / "values.schema.json").read_text()
-    )
+    schema = yaml.safe_load(schema_file("charts/prometheus/values.schema.json").read_text())
     # The file names the unversioned "json-schema.org/schema#"; Helm validates with draft 7.
     jsonschema.Draft7Validator(schema).validate(
         prometheus_values("spark-jobs", "spark-operator", alerting)
