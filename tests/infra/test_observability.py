@@ -213,7 +213,7 @@ def chart_defaults(chart: str) -> dict[str, Any]:
     return values
 
 
-# Keys of subcharts whose defaults ../shared/schemas/charts lacks, read from their values.yaml in
+# Keys of subcharts whose defaults `make schemas` does not fetch, read from their values.yaml in
 # prometheus-community/helm-charts (alertmanager 1.x: commit 00f58d73; kube-state-metrics 8.x).
 SUBCHART_KEYS = {
     "alertmanager": {
