@@ -32,8 +32,11 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from monitoring.grafana import DASHBOARDS_DIR, DATASOURCE_UID
 from monitoring.queries import (
+    APPLICATION_ID_FROM_RESULT,
+    APPLICATIONS_LATEST_FIRST,
     CATALOGUE,
     FINISHED_AT,
+    JOB_NAMESPACES,
     RUN_FINISHED_MS,
     RUN_RESULT_METRICS,
     RUN_STARTED_MS,
@@ -115,12 +118,8 @@ def _stat_panel(query: Query) -> stat.Panel:
 
 
 def _application_variable() -> dashboard.QueryVariable:
-    # Latest run first: Spark's application ids on Kubernetes are random, so their alphabetical
-    # order means nothing. The first option is the default selection.
-    query = (
-        "query_result(sort_desc(max by (application_id) (max_over_time(timestamp("
-        'metrics_executor_totalCores{executor_id="driver"})[$__range:]))))'
-    )
+    # The first option, the latest run, is the default selection.
+    query = APPLICATIONS_LATEST_FIRST
     return (
         dashboard.QueryVariable("application_id")
         .label("Spark application")
@@ -128,7 +127,7 @@ def _application_variable() -> dashboard.QueryVariable:
         .datasource(DATASOURCE)
         .query(query)
         .definition(query)
-        .regex('/application_id="([^"]+)"/')
+        .regex(APPLICATION_ID_FROM_RESULT)
         .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(VariableSort.DISABLED)
         .multi(True)
@@ -136,7 +135,7 @@ def _application_variable() -> dashboard.QueryVariable:
 
 
 def _namespace_variable() -> dashboard.QueryVariable:
-    query = 'label_values(kube_pod_container_info{container="spark-kubernetes-driver"}, namespace)'
+    query = JOB_NAMESPACES
     return (
         dashboard.QueryVariable("namespace")
         .label("Job namespace")

@@ -89,6 +89,18 @@ _POD_OF_APPLICATION = (
 _OF_POD_APPLICATION = f" * on (namespace, pod) group_left (application_id) {_POD_OF_APPLICATION}"
 
 
+# Dashboard variables. Applications seen in the range, latest first: Spark's application ids on
+# Kubernetes are random, so their alphabetical order means nothing.
+APPLICATIONS_LATEST_FIRST = (
+    "query_result(sort_desc(max by (application_id) (max_over_time(timestamp("
+    'metrics_executor_totalCores{executor_id="driver"})[$__range:]))))'
+)
+APPLICATION_ID_FROM_RESULT = '/application_id="([^"]+)"/'
+JOB_NAMESPACES = (
+    'label_values(kube_pod_container_info{container="spark-kubernetes-driver"}, namespace)'
+)
+
+
 def _driver(metric: str) -> str:
     return f"{DRIVER_METRIC_PREFIX}{metric}{_OF_APPLICATION}"
 

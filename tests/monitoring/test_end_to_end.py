@@ -23,6 +23,8 @@ from infra.observability import prometheus_values
 from monitoring import local_stack, prometheus_api
 from monitoring.demo import ObservedRun, Scraping, generate_data, train_scraped
 from monitoring.queries import (
+    APPLICATION_ID_FROM_RESULT,
+    APPLICATIONS_LATEST_FIRST,
     FINISHED_AT,
     RUN_RESULT_METRICS,
     RUNS,
@@ -151,6 +153,22 @@ def test_two_runs_give_distinct_series_and_legends_on_every_spark_panel(stack: S
         assert len(legends) == len(set(legends)), f"{query.name}: {legends}"
         for application_id in applications:
             assert any(application_id in legend for legend in legends), query.name
+
+
+def test_the_application_variable_lists_the_latest_run_first(stack: Stack) -> None:
+    inner = APPLICATIONS_LATEST_FIRST.removeprefix("query_result(").removesuffix(")")
+    result = prometheus_api.query(stack.prometheus, render(inner, time_range="1h"))
+    # Grafana applies the variable's regex to each result as text: {labels} value timestamp.
+    texts = [
+        "{" + ", ".join(f'{key}="{value}"' for key, value in item.labels.items()) + "}"
+        for item in result
+    ]
+    listed = [re.search(APPLICATION_ID_FROM_RESULT.strip("/"), text) for text in texts]
+    # The "local" run was trained after the "cluster" one.
+    assert [match.group(1) for match in listed if match] == [
+        stack.runs["local"].application_id,
+        stack.runs["cluster"].application_id,
+    ]
 
 
 def test_process_tree_memory_is_reported(stack: Stack) -> None:
