@@ -1,14 +1,17 @@
 """Composes the components of one stack into the training platform and names its outputs."""
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
 
-from infra.cluster import Cluster, ClusterArgs
-from infra.image import REPOSITORY, TrainerImage, TrainerImageArgs, sample_rows
+from infra.account import build_account
+from infra.cluster import SPARK_NODE_SELECTOR, SPARK_TOLERATIONS, Cluster, ClusterArgs
+from infra.image import REPOSITORY, TrainerImage, TrainerImageArgs, image_tag, sample_rows
 from infra.observability import Observability, ObservabilityArgs
-from infra.registry import Registry, RegistryArgs
-from infra.settings import PROJECT, Settings
+from infra.registry import RegistryAccess, RegistryAccessArgs, pull_rotation
+from infra.settings import PROJECT, Settings, Target
 from infra.spark import (
     OPERATOR_NAMESPACE,
     JobNamespace,
@@ -19,7 +22,7 @@ from infra.spark import (
 from monitoring.spark_metrics import spark_metrics_conf
 from spark_job.tuning import spark_tuning_conf
 from spark_runs.application import TrainingRun, spark_application
-from spark_runs.cost import DEFAULT_PRICES, pool_monthly_cost
+from spark_runs.cost import DEFAULT_PRICES, platform_monthly_cost, pool_monthly_cost
 
 LOCAL_REPOSITORY = f"{PROJECT}/{REPOSITORY}"
 
@@ -31,6 +34,8 @@ def training_manifest(
     service_account: str,
     pull_secret: str | None,
     trainer_args: list[str],
+    node_selector: Mapping[str, str],
+    tolerations: tuple[Mapping[str, str], ...],
 ) -> dict[str, Any]:
     """The SparkApplication for this stack's settings, named after what defines the run."""
     conf = {
@@ -53,6 +58,8 @@ def training_manifest(
             spark_conf=conf,
             trainer_args=tuple(trainer_args),
             image_pull_policy="IfNotPresent" if settings.on_digitalocean else "Never",
+            node_selector=node_selector,
+            tolerations=tolerations,
         )
     )
 
@@ -71,10 +78,15 @@ def follow_commands(namespace: str, application: str, kubeconfig_hint: str) -> s
 
 def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any]]:
     """Declare every resource of the stack; returns the stack outputs by name."""
+    if settings.target is Target.ACCOUNT:
+        return build_account(settings)
     outputs: dict[str, pulumi.Input[Any]] = {}
     build_args = {"SAMPLE_ROWS": str(sample_rows(settings.input_path))}
     kubernetes_opts: pulumi.ResourceOptions | None = None
     pull_docker_config: pulumi.Output[str] | None = None
+    node_selector: Mapping[str, str] = {}
+    tolerations: tuple[Mapping[str, str], ...] = ()
+    run_dependencies: list[pulumi.Resource] = []
 
     if settings.on_digitalocean:
         name = f"{PROJECT}-{stack}"
@@ -84,15 +96,23 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
                 name=name,
                 region=settings.region,
                 version_prefix=settings.kubernetes_version,
+                system_node_size=settings.system_node_size,
+                system_node_count=settings.system_node_count,
                 node_size=settings.node_size,
                 min_nodes=settings.min_nodes,
                 max_nodes=settings.max_nodes,
                 ha_control_plane=settings.ha_control_plane,
+                protect=settings.protect,
                 tags=[PROJECT, f"{PROJECT}-{stack}"],
             ),
         )
-        registry = Registry(
-            name, RegistryArgs(name_prefix=name, subscription_tier=settings.registry_tier.value)
+        registry = RegistryAccess(
+            name,
+            RegistryAccessArgs(
+                account_stack=settings.registry_stack,
+                image_tag=image_tag(build_args),
+                pull_rotation=pull_rotation(datetime.now(UTC)),
+            ),
         )
         image = TrainerImage(
             "trainer",
@@ -102,19 +122,23 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
                 login=registry.push_login,
             ),
         )
-        kubernetes_opts = pulumi.ResourceOptions(providers=[cluster.provider])
+        kubernetes_opts = cluster.in_cluster()
         pull_docker_config = registry.pull_docker_config
-        kubeconfig_hint = (
-            f"pulumi stack output kubeconfig --show-secrets > kubeconfig-{stack}.yaml && "
-            f"export KUBECONFIG=$PWD/kubeconfig-{stack}.yaml"
-        )
-        pool_cost = pool_monthly_cost(
-            DEFAULT_PRICES, settings.node_size, settings.min_nodes, settings.max_nodes
+        node_selector, tolerations = SPARK_NODE_SELECTOR, SPARK_TOLERATIONS
+        run_dependencies.append(cluster.spark_pool)
+        # doctl renews the token behind this kubeconfig; a saved stack output would expire.
+        kubeconfig_hint = f"doctl kubernetes cluster kubeconfig save {name}"
+        pool_cost = platform_monthly_cost(
+            DEFAULT_PRICES,
+            settings.system_node_size,
+            settings.system_node_count,
+            pool_monthly_cost(
+                DEFAULT_PRICES, settings.node_size, settings.min_nodes, settings.max_nodes
+            ),
         )
         outputs.update(
             clusterName=cluster.name,
             clusterId=cluster.id,
-            kubeconfig=cluster.kubeconfig,
             registryEndpoint=registry.endpoint,
             monthlyCostFloor=pool_cost.floor_usd,
             monthlyCostCeiling=pool_cost.ceiling_usd,
@@ -145,7 +169,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
     )
     # The run starts once Prometheus scrapes drivers and the Pushgateway takes its results.
     trainer_args = ["--pushgateway", observability.pushgateway_url]
-    run_dependencies: list[pulumi.Resource] = [
+    run_dependencies += [
         observability.prometheus,
         operator.release,
         job_namespace.service_account,
@@ -165,6 +189,8 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             service_account=values[2],
             pull_secret=job_namespace.pull_secret_name,
             trainer_args=trainer_args,
+            node_selector=node_selector,
+            tolerations=tolerations,
         )
     )
     training = TrainingJob("train", manifest, run_dependencies, opts=kubernetes_opts)

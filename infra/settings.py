@@ -32,12 +32,20 @@ _REGION = re.compile(r"^[a-z]{3}\d$")
 class Target(StrEnum):
     DIGITALOCEAN = "digitalocean"
     LOCAL = "local"
+    # The account-level pieces every DigitalOcean stack of the team shares (the one registry).
+    ACCOUNT = "account"
 
 
 class RegistryTier(StrEnum):
-    STARTER = "starter"
+    # `starter` (500 MiB) is left out: the Spark image alone is larger.
     BASIC = "basic"
     PROFESSIONAL = "professional"
+
+
+ACCOUNT_STACK_FILE = "Pulumi.account.yaml"
+DEFAULT_REGISTRY_STACK = f"organization/{PROJECT}/account"
+_MINOR_PREFIX = re.compile(r"^(\d+\.\d+)\.?$")
+_STACK_NAME = re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$")
 
 
 def _spark_memory(value: str) -> str:
@@ -74,11 +82,17 @@ class Settings(BaseModel):
 
     target: Target = Target.DIGITALOCEAN
     region: str = "sfo2"
-    kubernetes_version: str = ""
+    kubernetes_version: str = "1.34."
     ha_control_plane: bool = False
+    registry_stack: str = DEFAULT_REGISTRY_STACK
     registry_tier: RegistryTier = RegistryTier.BASIC
+    registry_region: str = "sfo3"
+    protect: bool = False
+    system_node_size: str = "s-2vcpu-4gb"
+    # Checked even when only systemNodeSize is set: the pool must hold the platform either way.
+    system_node_count: int = Field(default=2, ge=1, validate_default=True)
     node_size: str = "s-2vcpu-4gb"
-    min_nodes: int = Field(default=2, ge=1)
+    min_nodes: int = Field(default=0, ge=0)
     max_nodes: int = Field(default=10, ge=1)
     job_namespace: str = "spark-jobs"
     executor_cores: int = Field(default=1, ge=1)
@@ -92,7 +106,7 @@ class Settings(BaseModel):
     # A secret: pydantic keeps it out of reprs, and messages never quote it.
     alert_slack_webhook_url: SecretStr = Field(default=SecretStr(""), validate_default=True)
 
-    @field_validator("region")
+    @field_validator("region", "registry_region")
     @classmethod
     def _region_slug(cls, region: str) -> str:
         if not _REGION.match(region):
@@ -103,20 +117,69 @@ class Settings(BaseModel):
 
     @field_validator("kubernetes_version")
     @classmethod
-    def _version_prefix(cls, version: str) -> str:
-        if version and not re.match(r"^\d+\.\d+(\.\d+)?(-do\.\d+)?$", version):
+    def _minor_prefix(cls, version: str) -> str:
+        match = _MINOR_PREFIX.match(version)
+        if match is None:
             raise ValueError(
-                "must be empty (latest) or a DOKS version or prefix such as 1.34 or "
-                f"1.34.1-do.0 (got {version!r})"
+                "must pin a Kubernetes minor version such as 1.34. (patch releases still upgrade "
+                "automatically; empty or latest would follow each new minor, a full version "
+                f"would stop patch upgrades) (got {version!r})"
             )
-        return version
+        return f"{match.group(1)}."
 
-    @field_validator("node_size")
+    @field_validator("registry_stack")
+    @classmethod
+    def _stack_name(cls, name: str) -> str:
+        if not _STACK_NAME.match(name):
+            raise ValueError(
+                "must name the account stack that owns the registry, e.g. "
+                f"{DEFAULT_REGISTRY_STACK} (got {name!r})"
+            )
+        return name
+
+    @field_validator("registry_tier", mode="before")
+    @classmethod
+    def _usable_tier(cls, tier: object, info: ValidationInfo) -> object:
+        _account_only(info)
+        if tier == "starter":
+            raise ValueError(
+                "cannot be starter: its 500 MiB of storage cannot hold the Spark trainer image; "
+                "use basic or professional"
+            )
+        return tier
+
+    @field_validator("registry_region")
+    @classmethod
+    def _registry_region_on_account(cls, region: str, info: ValidationInfo) -> str:
+        _account_only(info)
+        return region
+
+    @field_validator("node_size", "system_node_size")
     @classmethod
     def _known_size(cls, slug: str) -> str:
         if slug not in sizing.NODE_SIZES:
             raise ValueError(f"must be one of {', '.join(sizing.NODE_SIZES)} (got {slug!r})")
         return slug
+
+    @field_validator("system_node_count")
+    @classmethod
+    def _system_pool_fits(cls, count: int, info: ValidationInfo) -> int:
+        slug = info.data.get("system_node_size")
+        if info.data.get("target") is not Target.DIGITALOCEAN or slug is None:
+            return count
+        try:
+            needed = sizing.system_nodes_needed(sizing.NODE_SIZES[slug])
+        except ValueError as error:
+            raise ValueError(
+                f"cannot hold the platform: {error}; choose a larger systemNodeSize"
+            ) from None
+        if count < needed:
+            raise ValueError(
+                f"is too small: the operator, Prometheus and Grafana need {needed} {slug} "
+                f"node(s), but systemNodeCount is {count}; raise systemNodeCount to {needed} or "
+                "choose a larger systemNodeSize"
+            )
+        return count
 
     @field_validator("max_nodes")
     @classmethod
@@ -217,6 +280,15 @@ class Settings(BaseModel):
         return self.target is Target.DIGITALOCEAN
 
 
+def _account_only(info: ValidationInfo) -> None:
+    """Registry keys belong to the account stack: one registry and one tier per team."""
+    if info.data.get("target") is not Target.ACCOUNT:
+        raise ValueError(
+            f"is set on the account stack only ({ACCOUNT_STACK_FILE}, target account), since "
+            "DigitalOcean has one registry and one tier per team; remove it from this stack"
+        )
+
+
 def _node_size(info: ValidationInfo) -> sizing.NodeSize | None:
     """The node size to check pods against; None on the local target, whose nodes we don't know."""
     if info.data.get("target") is not Target.DIGITALOCEAN:
@@ -229,14 +301,16 @@ CONFIG_KEYS: tuple[str, ...] = tuple(
     field.alias or name for name, field in Settings.model_fields.items()
 )
 
-_ALIASES = {name: field.alias for name, field in Settings.model_fields.items() if field.alias}
+_KEYS_BY_FIELD = {name: field.alias or name for name, field in Settings.model_fields.items()}
 
 # The fix for errors pydantic raises itself (type and bound checks), per config key.
 _FIXES: dict[str, str] = {
-    "target": "must be digitalocean or local",
     "haControlPlane": "must be true or false",
-    "registryTier": "must be starter, basic or professional",
-    "minNodes": "must be a whole number >= 1",
+    "target": "must be digitalocean, local or account",
+    "registryTier": "must be basic or professional",
+    "protect": "must be true or false",
+    "systemNodeCount": "must be a whole number >= 1",
+    "minNodes": "must be a whole number >= 0",
     "maxNodes": "must be a whole number >= 1",
     "executorCores": "must be a whole number >= 1",
     "executorInstances": "must be a whole number >= 1",
@@ -248,8 +322,8 @@ _FIXES: dict[str, str] = {
 
 def _problem(error: Mapping[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "?"
-    # A validated default is reported under the field's name, not its config key.
-    key = _ALIASES.get(key, key)
+    # A validated default is reported under its field name; users know the config key.
+    key = _KEYS_BY_FIELD.get(key, key)
     if error["type"] == "extra_forbidden":
         return f"{PROJECT}:{key} is not a known key; known keys: {', '.join(CONFIG_KEYS)}"
     if error["type"] == "value_error":

@@ -62,6 +62,10 @@ class TrainingRun:
     image_pull_policy: str = "IfNotPresent"
     # Tells apart runs that are otherwise the same, e.g. the same count in two executor sweeps.
     name_salt: str = ""
+    # Where driver and executors run: on DOKS the Spark pool's label and the taint that keeps
+    # every other pod off it; empty on a local cluster, whose nodes carry neither.
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -123,12 +127,16 @@ def spark_application(run: TrainingRun) -> dict[str, Any]:
         "app.kubernetes.io/component": "training",
         "app.kubernetes.io/instance": run.name,
     }
-    pod_common = {
+    pod_common: dict[str, Any] = {
         "labels": labels,
         "serviceAccount": run.service_account,
         "securityContext": _security_context(),
         "podSecurityContext": _pod_security_context(),
     }
+    if run.node_selector:
+        pod_common["nodeSelector"] = dict(run.node_selector)
+    if run.tolerations:
+        pod_common["tolerations"] = [dict(toleration) for toleration in run.tolerations]
     spec: dict[str, Any] = {
         "type": "Python",
         "mode": "cluster",

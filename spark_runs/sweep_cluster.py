@@ -194,6 +194,8 @@ def template_from_application(
         data_fraction=fraction,
         max_depth=max_depth,
         spark_conf=dict(spec.get("sparkConf") or {}),
+        node_selector=dict(driver.get("nodeSelector") or {}),
+        tolerations=tuple(driver.get("tolerations") or ()),
     )
 
 

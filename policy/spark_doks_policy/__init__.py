@@ -2,7 +2,12 @@
 
 from pulumi_policy import Policy
 
-from .digitalocean import doks_upgrades, registry_write_credentials_expire
+from .digitalocean import (
+    doks_destroys_associated_resources,
+    doks_upgrades,
+    protected_in_protected_stacks,
+    registry_write_credentials_expire,
+)
 from .rbac import (
     no_broad_role_binding,
     no_cluster_role_binding,
@@ -23,5 +28,7 @@ POLICIES: list[Policy] = [
     grafana_password_not_literal,
     secret_data_from_pulumi_secrets,
     doks_upgrades,
+    doks_destroys_associated_resources,
     registry_write_credentials_expire,
+    protected_in_protected_stacks,
 ]

@@ -57,7 +57,7 @@ def test_grafana_admin_password_is_generated_secret_and_read_from_the_secret(
     assert values["admin"]["passwordKey"] in plain
     assert "adminPassword" not in values
     assert admin_secret(run).urn in release(run, "grafana").dependencies
-    assert run.secret_outputs == {"kubeconfig"}
+    assert run.secret_outputs == set()
 
 
 def test_releases_are_pinned_in_the_monitoring_namespace(program: Program) -> None:

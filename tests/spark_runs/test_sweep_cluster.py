@@ -36,6 +36,11 @@ STACK_APPLICATION = TrainingRun(
     input_path="",
     max_depth=7,
     spark_conf={"spark.metrics.namespace": "spark_doks"},
+    # Sweep runs land on the stack's Spark pool too.
+    node_selector={"spark-doks/pool": "spark"},
+    tolerations=(
+        {"key": "spark-doks/pool", "operator": "Equal", "value": "spark", "effect": "NoSchedule"},
+    ),
 )
 
 
