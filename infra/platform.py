@@ -188,6 +188,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             job_namespace=settings.job_namespace,
             operator_namespace=OPERATOR_NAMESPACE,
             alerting=settings.alerting,
+            alert_slack_webhook_url=settings.alert_slack_webhook_url.get_secret_value(),
         ),
         opts=kubernetes_opts,
     )

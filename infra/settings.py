@@ -14,6 +14,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -102,6 +103,8 @@ class Settings(BaseModel):
     max_depth: int = Field(default=5, ge=1, le=30)
     input_path: str = ""
     alerting: bool = False
+    # A secret: pydantic keeps it out of reprs, and messages never quote it.
+    alert_slack_webhook_url: SecretStr = Field(default=SecretStr(""), validate_default=True)
     spaces_region: str = Field(default="", validate_default=True)
     event_log_retention_days: int = Field(default=30, ge=1)
 
@@ -260,6 +263,19 @@ class Settings(BaseModel):
                 f"{needed} or lower executorInstances"
             )
         return executor_instances
+
+    @field_validator("alert_slack_webhook_url")
+    @classmethod
+    def _slack_webhook(cls, webhook: SecretStr, info: ValidationInfo) -> SecretStr:
+        url = webhook.get_secret_value()
+        if info.data.get("alerting") and not url:
+            raise ValueError(
+                "must be set when alerting is true: pulumi config set --secret "
+                "spark-doks:alertSlackWebhookUrl https://hooks.slack.com/services/..."
+            )
+        if url and not url.startswith("https://"):
+            raise ValueError("must be a Slack incoming-webhook URL starting with https://")
+        return webhook
 
     @field_validator("spaces_region")
     @classmethod

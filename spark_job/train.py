@@ -31,6 +31,7 @@ from spark_job.cli import InputError, OneLineParser, fail
 from spark_job.evaluation import scores
 from spark_job.pushgateway import push_results
 from spark_job.session import launched_by_spark_submit, start_spark
+from spark_job.task_totals import task_totals
 from spark_job.tuning import spark_tuning_conf
 
 PROG = "python -m spark_job.train"
@@ -319,6 +320,8 @@ def train(args: Any) -> dict[str, Any]:
                 "classes": classes,
                 "features": len(features),
                 "executors": registered_executors(spark, local),
+                **task_totals(spark),
+                "finished_timestamp_seconds": round(time.time(), 3),
                 "spark_version": spark.version,
                 "application_id": spark.sparkContext.applicationId,
                 "application_name": spark.sparkContext.appName,

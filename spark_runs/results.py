@@ -15,6 +15,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,7 +24,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
 
-from monitoring.queries import RUN_RESULT_METRICS
+from monitoring.queries import FINISHED_AT, RUN_RESULT_METRICS, Unit
+from spark_job.pushgateway import GAUGES
 from spark_runs.object_store import METRICS_FILE, RUNS_PREFIX, SPACES_REGIONS, endpoint
 
 PROG = "python -m spark_runs.results"
@@ -104,20 +106,27 @@ def collect(runs: RunsInBucket) -> tuple[list[dict[str, Any]], list[str]]:
 
 def runs_table(complete: list[dict[str, Any]]) -> Table:
     """The columns of Grafana's runs table (monitoring.queries.RUN_RESULT_METRICS)."""
+    field_of_gauge = {gauge: field for field, gauge in GAUGES.items()}
     table = Table(title="Training runs")
     table.add_column("Application id")
     table.add_column("Application")
-    for _, column in RUN_RESULT_METRICS:
-        table.add_column(column, justify="right")
+    for column in RUN_RESULT_METRICS:
+        table.add_column(column.title, justify="right")
     for metrics in sorted(complete, key=lambda run: str(run.get("application_id", ""))):
         cells = []
-        for metric, _ in RUN_RESULT_METRICS:
-            value = metrics.get(metric.removeprefix("spark_doks_run_"))
-            cells.append(f"{value:.4f}" if isinstance(value, float) else str(value))
+        for column in RUN_RESULT_METRICS:
+            value = metrics.get(field_of_gauge.get(column.metric, ""))
+            cells.append("" if value is None else _cell(value, column.unit))
         table.add_row(
             str(metrics.get("application_id")), str(metrics.get("application_name")), *cells
         )
     return table
+
+
+def _cell(value: object, unit: Unit) -> str:
+    if unit is FINISHED_AT and isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _fail(message: str) -> NoReturn:

@@ -40,6 +40,7 @@ def metrics(application_id: str, accuracy: float, executors: int) -> dict[str, A
         "total_seconds": 40.25,
         "rows": 1000 * executors,
         "executors": executors,
+        "finished_timestamp_seconds": 1_796_000_000.0,
     }
 
 
@@ -80,12 +81,13 @@ def test_complete_runs_are_rows_and_folders_without_metrics_are_incomplete(
     assert [column.header for column in table.columns] == [
         "Application id",
         "Application",
-        *[column for _, column in RUN_RESULT_METRICS],
+        *[column.title for column in RUN_RESULT_METRICS],
     ]
     console = Console(width=300, record=True)
     console.print(table)
     rendered = console.export_text()
     assert "0.9100" in rendered and "0.9300" in rendered and "train-001" in rendered
+    assert "2026-11-30 " in rendered  # the finish time, as Grafana's Finished column shows it
 
     assert (
         results.main(["--bucket", BUCKET, "--region", REGION, "--endpoint-url", endpoint_url]) == 0
