@@ -116,6 +116,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
             user = "push-user" if inputs.get("write") else "pull-user"
             state["dockerCredentials"] = _docker_config(MOCK_REGISTRY_ENDPOINT, user)
             return f"{args.name}-id", state
+        if args.typ == "digitalocean:index/spacesKey:SpacesKey":
+            state.update(
+                accessKey=f"mock-access-key-{args.name}", secretKey="mock-secret-key-material"
+            )
+            return state["accessKey"], state
         if args.typ == "random:index/randomString:RandomString":
             state["result"] = "a1b2c3"[: int(inputs["length"])]
             return state["result"], state

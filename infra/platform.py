@@ -8,7 +8,9 @@ import pulumi
 
 from infra.account import build_account
 from infra.cluster import SPARK_NODE_SELECTOR, SPARK_TOLERATIONS, Cluster, ClusterArgs
+from infra.history_server import HistoryServer, HistoryServerArgs, port_forward_command
 from infra.image import REPOSITORY, TrainerImage, TrainerImageArgs, image_tag, sample_rows
+from infra.object_store import ObjectStore, ObjectStoreArgs, credentials_secret
 from infra.observability import Observability, ObservabilityArgs
 from infra.registry import RegistryAccess, RegistryAccessArgs, pull_rotation
 from infra.settings import PROJECT, Settings, Target
@@ -23,6 +25,9 @@ from monitoring.spark_metrics import spark_metrics_conf
 from spark_job.tuning import spark_tuning_conf
 from spark_runs.application import TrainingRun, spark_application
 from spark_runs.cost import DEFAULT_PRICES, platform_monthly_cost, pool_monthly_cost
+from spark_runs.object_store import RUNS_PREFIX, Bucket, event_log_conf, spark_s3a_conf
+
+JOB_CREDENTIALS_SECRET = "spaces-jobs"
 
 LOCAL_REPOSITORY = f"{PROJECT}/{REPOSITORY}"
 
@@ -36,11 +41,20 @@ def training_manifest(
     trainer_args: list[str],
     node_selector: Mapping[str, str],
     tolerations: tuple[Mapping[str, str], ...],
+    bucket: Bucket | None = None,
 ) -> dict[str, Any]:
-    """The SparkApplication for this stack's settings, named after what defines the run."""
+    """The SparkApplication for this stack's settings, named after what defines the run.
+
+    With a bucket, the run reads and writes it through s3a and logs its events there.
+    """
     conf = {
         **spark_metrics_conf(),
         **spark_tuning_conf(settings.executor_instances, settings.executor_cores),
+        **(
+            {}
+            if bucket is None
+            else {**spark_s3a_conf(bucket), **event_log_conf(bucket.events_uri)}
+        ),
     }
     return spark_application(
         TrainingRun(
@@ -60,6 +74,8 @@ def training_manifest(
             image_pull_policy="IfNotPresent" if settings.on_digitalocean else "Never",
             node_selector=node_selector,
             tolerations=tolerations,
+            runs_uri="" if bucket is None else bucket.runs_uri,
+            credentials_secret=None if bucket is None else JOB_CREDENTIALS_SECRET,
         )
     )
 
@@ -87,6 +103,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
     node_selector: Mapping[str, str] = {}
     tolerations: tuple[Mapping[str, str], ...] = ()
     run_dependencies: list[pulumi.Resource] = []
+    store: ObjectStore | None = None
 
     if settings.on_digitalocean:
         name = f"{PROJECT}-{stack}"
@@ -120,6 +137,14 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
                 repository=pulumi.Output.concat(registry.endpoint, "/", REPOSITORY),
                 build_args=build_args,
                 login=registry.push_login,
+            ),
+        )
+        store = ObjectStore(
+            name,
+            ObjectStoreArgs(
+                name_prefix=name,
+                region=settings.bucket_region,
+                event_log_retention_days=settings.event_log_retention_days,
             ),
         )
         kubernetes_opts = cluster.in_cluster()
@@ -163,6 +188,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             job_namespace=settings.job_namespace,
             operator_namespace=OPERATOR_NAMESPACE,
             alerting=settings.alerting,
+            alert_slack_webhook_url=settings.alert_slack_webhook_url.get_secret_value(),
         ),
         opts=kubernetes_opts,
     )
@@ -177,9 +203,40 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
     ]
     if job_namespace.pull_secret is not None:
         run_dependencies.append(job_namespace.pull_secret)
+    if store is not None:
+        run_dependencies.append(
+            credentials_secret(
+                "jobs-spaces",
+                JOB_CREDENTIALS_SECRET,
+                job_namespace.name,
+                store.job_key,
+                pulumi.ResourceOptions.merge(
+                    kubernetes_opts, pulumi.ResourceOptions(parent=job_namespace)
+                ),
+            )
+        )
+        HistoryServer(
+            "history",
+            HistoryServerArgs(
+                namespace=job_namespace.name,
+                image=image.reference,
+                image_pull_secret=job_namespace.pull_secret_name,
+            ),
+            store,
+            opts=kubernetes_opts,
+        )
+        outputs.update(
+            bucket=store.name,
+            spacesRegion=store.region,
+            runsPrefix=RUNS_PREFIX,
+            historyServerCommand=job_namespace.name.apply(port_forward_command),
+        )
 
     manifest = pulumi.Output.all(
-        image.reference, job_namespace.name, job_namespace.service_account_name
+        image.reference,
+        job_namespace.name,
+        job_namespace.service_account_name,
+        "" if store is None else store.name,
     ).apply(
         lambda values: training_manifest(
             settings,
@@ -190,6 +247,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             trainer_args=trainer_args,
             node_selector=node_selector,
             tolerations=tolerations,
+            bucket=None if store is None else Bucket(values[3], store.region),
         )
     )
     training = TrainingJob("train", manifest, run_dependencies, opts=kubernetes_opts)

@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -22,7 +23,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from infra.regions import DOKS_REGIONS
-from spark_runs import sizing
+from spark_runs import object_store, sizing
 from spark_runs.application import is_dns_label
 
 PROJECT = "spark-doks"
@@ -102,6 +103,10 @@ class Settings(BaseModel):
     max_depth: int = Field(default=5, ge=1, le=30)
     input_path: str = ""
     alerting: bool = False
+    # A secret: pydantic keeps it out of reprs, and messages never quote it.
+    alert_slack_webhook_url: SecretStr = Field(default=SecretStr(""), validate_default=True)
+    spaces_region: str = Field(default="", validate_default=True)
+    event_log_retention_days: int = Field(default=30, ge=1)
 
     @field_validator("region", "registry_region")
     @classmethod
@@ -260,6 +265,48 @@ class Settings(BaseModel):
             )
         return executor_instances
 
+    @field_validator("alert_slack_webhook_url")
+    @classmethod
+    def _slack_webhook(cls, webhook: SecretStr, info: ValidationInfo) -> SecretStr:
+        url = webhook.get_secret_value()
+        if info.data.get("alerting") and not url:
+            raise ValueError(
+                "must be set when alerting is true: pulumi config set --secret "
+                "spark-doks:alertSlackWebhookUrl https://hooks.slack.com/services/..."
+            )
+        if url and not url.startswith("https://"):
+            raise ValueError("must be a Slack incoming-webhook URL starting with https://")
+        return webhook
+
+    @field_validator("spaces_region")
+    @classmethod
+    def _spaces_region(cls, spaces_region: str, info: ValidationInfo) -> str:
+        """spacesRegion must have Spaces; empty, the cluster's region must (see bucket_region)."""
+        region = info.data.get("region")
+        if info.data.get("target") is not Target.DIGITALOCEAN or region is None:
+            return spaces_region
+        try:
+            object_store.spaces_region(region, spaces_region)
+        except object_store.NoSpacesInRegion as error:
+            hint = "" if spaces_region else f" (the region); set {PROJECT}:spacesRegion"
+            raise ValueError(f"{error}{hint}") from None
+        return spaces_region
+
+    @field_validator("input_path")
+    @classmethod
+    def _input_reachable(cls, input_path: str, info: ValidationInfo) -> str:
+        on_digitalocean = info.data.get("target") is Target.DIGITALOCEAN
+        if on_digitalocean and input_path and not input_path.startswith("s3a://"):
+            raise ValueError(
+                "must be empty (the sample in the image) or an s3a:// URL in the stack's "
+                f"bucket: executors cannot see a local path (got {input_path!r})"
+            )
+        return input_path
+
+    @property
+    def bucket_region(self) -> str:
+        return self.spaces_region or self.region
+
     @property
     def on_digitalocean(self) -> bool:
         return self.target is Target.DIGITALOCEAN
@@ -302,6 +349,7 @@ _FIXES: dict[str, str] = {
     "dataFraction": "must be a number in (0, 1], e.g. 0.01 for 1 % of the data",
     "maxDepth": "must be a whole number from 1 to 30",
     "alerting": "must be true or false",
+    "eventLogRetentionDays": "must be a whole number of days >= 1",
 }
 
 

@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -30,10 +31,11 @@ from rich.table import Table
 
 from monitoring import local_stack, preflight, prometheus_api
 from monitoring.progress import Steps
-from monitoring.queries import RUN_RESULT_METRICS
+from monitoring.queries import FINISHED_AT, RUN_RESULT_METRICS, SECONDS, Unit
 from monitoring.report import make_report
 from monitoring.scrape import local_prometheus_config
 from monitoring.spark_metrics import spark_metrics_conf
+from spark_job.pushgateway import GAUGES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_ROWS = 20_000
@@ -138,34 +140,65 @@ def observed_training_run(
                 if preflight.available(preflight.PUSHGATEWAY):
                     pushgateway = services.enter_context(local_stack.pushgateway())
                 config = local_prometheus_config(
-                    f"{local_stack.LOOPBACK}:{ui_port}",
+                    [f"{local_stack.LOOPBACK}:{ui_port}"],
                     urllib.parse.urlsplit(pushgateway).netloc if pushgateway else None,
                     scrape_interval,
                 )
                 keep_in = workdir / "prometheus" if keep_prometheus else None
                 prometheus = services.enter_context(local_stack.prometheus(config, keep_in=keep_in))
-        conf = {**spark_metrics_conf(), "spark.ui.port": str(ui_port)}
-        # The trainer writes the folder atomically: it holds a result only if the run succeeded.
-        output = workdir / "model"
-        arguments = ["--input", str(data), "--output", str(output), *trainer_args]
-        for key, value in conf.items():
-            arguments += ["--conf", f"{key}={value}"]
-        if pushgateway is not None:
-            arguments += ["--pushgateway", pushgateway]
-        scraped = " scraped by Prometheus" if prometheus else ""
+        scraped = ", scraped by Prometheus" if prometheus else ""
         with steps.step(f"Training with Spark{scraped}"):
-            stdout = _python_module("spark_job.train", arguments, workdir / "train.log")
-        summary = _summary(stdout)
-        run = ObservedRun(str(summary["application_id"]), summary, prometheus, pushgateway)
-        if prometheus is not None and pushgateway is not None:
-            interval = float(scrape_interval.removesuffix("s"))
-            with steps.step("Waiting for the final scrape"):
-                _wait_for_results(prometheus, run.application_id, timeout=4 * interval + 10)
+            run = train_scraped(
+                workdir / "model",
+                workdir / "train.log",
+                data,
+                ui_port,
+                Scraping(prometheus, pushgateway, scrape_interval),
+                trainer_args,
+            )
         yield run
 
 
-def _formatted(metric: str, value: Any) -> str:
-    if metric.endswith("_seconds"):
+@dataclass(frozen=True)
+class Scraping:
+    prometheus: str | None
+    pushgateway: str | None
+    interval: str
+
+
+def train_scraped(
+    output: Path,
+    log: Path,
+    data: Path,
+    ui_port: int,
+    scraping: Scraping,
+    trainer_args: tuple[str, ...] = (),
+) -> ObservedRun:
+    """One training run with its UI on `ui_port`; returns once its pushed results are scraped.
+
+    A previous run in `output` is removed first: the trainer never replaces a complete run.
+    """
+    shutil.rmtree(output, ignore_errors=True)
+    conf = {**spark_metrics_conf(), "spark.ui.port": str(ui_port)}
+    arguments = ["--input", str(data), "--output", str(output), *trainer_args]
+    for key, value in conf.items():
+        arguments += ["--conf", f"{key}={value}"]
+    if scraping.pushgateway is not None:
+        arguments += ["--pushgateway", scraping.pushgateway]
+    summary = _summary(_python_module("spark_job.train", arguments, log))
+    run = ObservedRun(
+        str(summary["application_id"]), summary, scraping.prometheus, scraping.pushgateway
+    )
+    if scraping.prometheus is not None and scraping.pushgateway is not None:
+        interval = float(scraping.interval.removesuffix("s"))
+        _wait_for_results(scraping.prometheus, run.application_id, timeout=4 * interval + 10)
+    return run
+
+
+def _cell(value: object, unit: Unit) -> str:
+    if unit is FINISHED_AT and isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if unit is SECONDS and isinstance(value, int | float):
         return f"{value:.1f} s"
     if isinstance(value, int):
         return f"{value:,}"
@@ -177,9 +210,11 @@ def results_table(run: ObservedRun, output: Path) -> Table:
     table = Table(title=f"Training run {run.application_id}")
     table.add_column("result")
     table.add_column("value", justify="right", overflow="fold")
-    for metric, column in RUN_RESULT_METRICS:
-        name = metric.removeprefix("spark_doks_run_")
-        table.add_row(column, _formatted(name, run.summary[name]))
+    field_of_gauge = {gauge: field for field, gauge in GAUGES.items()}
+    for column in RUN_RESULT_METRICS:
+        field = field_of_gauge.get(column.metric)
+        if field is not None:  # a column of results this trainer does not push stays empty
+            table.add_row(column.title, _cell(run.summary[field], column.unit))
     table.add_row("All results", str(output / "metrics.json"))
     return table
 

@@ -16,6 +16,9 @@ GAUGES = {
     "total_seconds": "spark_doks_run_total_seconds",
     "executors": "spark_doks_run_executors",
     "rows": "spark_doks_run_rows",
+    "completed_tasks": "spark_doks_run_completed_tasks",
+    "failed_tasks": "spark_doks_run_failed_tasks",
+    "finished_timestamp_seconds": "spark_doks_run_finished_timestamp_seconds",
 }
 TIMEOUT_SECONDS = 10
 

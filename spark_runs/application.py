@@ -20,7 +20,7 @@ KIND = "SparkApplication"
 
 # Where the image keeps the sample dataset it generates when built with SAMPLE_ROWS > 0.
 BAKED_SAMPLE_PATH = f"{APP_DIR}/data/sample"
-# Scratch output inside the driver pod; results leave the pod as metrics (logs, Pushgateway).
+# Scratch output inside the driver pod when the stack has no bucket (the local target).
 OUTPUT_DIR = "/tmp/spark-doks/output"
 
 # The apache/spark image's non-root user.
@@ -66,6 +66,14 @@ class TrainingRun:
     # every other pod off it; empty on a local cluster, whose nodes carry neither.
     node_selector: Mapping[str, str] = field(default_factory=dict)
     tolerations: tuple[Mapping[str, str], ...] = ()
+    # s3a://<bucket>/runs/: the run writes to <runs_uri><name>/; empty keeps results in the pod.
+    runs_uri: str = ""
+    # Secret whose keys become the driver's and executors' environment (the bucket's key).
+    credentials_secret: str | None = None
+
+    @property
+    def output(self) -> str:
+        return f"{self.runs_uri}{self.name}" if self.runs_uri else OUTPUT_DIR
 
     @property
     def name(self) -> str:
@@ -111,7 +119,7 @@ def arguments(run: TrainingRun) -> list[str]:
         "--input",
         run.input_path or BAKED_SAMPLE_PATH,
         "--output",
-        OUTPUT_DIR,
+        run.output,
         "--fraction",
         str(run.data_fraction),
         "--max-depth",
@@ -137,6 +145,8 @@ def spark_application(run: TrainingRun) -> dict[str, Any]:
         pod_common["nodeSelector"] = dict(run.node_selector)
     if run.tolerations:
         pod_common["tolerations"] = [dict(toleration) for toleration in run.tolerations]
+    if run.credentials_secret is not None:
+        pod_common["envFrom"] = [{"secretRef": {"name": run.credentials_secret}}]
     spec: dict[str, Any] = {
         "type": "Python",
         "mode": "cluster",

@@ -14,6 +14,7 @@ from .rbac import (
     service_account_bound_in_own_namespace,
 )
 from .secrets import grafana_password_not_literal, secret_data_from_pulumi_secrets
+from .spaces import no_fullaccess_spaces_key, spaces_key_material_only_in_secrets
 from .workloads import no_latest_image, requests_and_limits, trainer_image_by_digest
 
 PACK_NAME = "spark-doks"
@@ -31,4 +32,6 @@ POLICIES: list[Policy] = [
     doks_destroys_associated_resources,
     registry_write_credentials_expire,
     protected_in_protected_stacks,
+    no_fullaccess_spaces_key,
+    spaces_key_material_only_in_secrets,
 ]

@@ -29,7 +29,8 @@ EXECUTORS_FIELD = "executors"
 # In-cluster services reached through `kubectl port-forward` (namespace, service, service port).
 PROMETHEUS_SERVICE = ("monitoring", "prometheus-server", 80)
 GRAFANA_SERVICE = ("monitoring", "grafana", 80)
-HISTORY_SERVER_SERVICE = ("spark-history", "spark-history-server", 18080)  # spaces branch
+# spaces branch: in the job namespace (jobNamespace, default spark-jobs) beside the runs it shows
+HISTORY_SERVER_SERVICE = ("spark-jobs", "spark-history-server", 18080)
 GRAFANA_ADMIN_SECRET = ("monitoring", "grafana-admin", "admin-user", "admin-password")
 
 

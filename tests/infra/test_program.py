@@ -163,7 +163,11 @@ def test_rbac_is_namespaced_and_least_privilege(program: Program) -> None:
     assert binding.inputs["roleRef"]["name"] == role.inputs["metadata"]["name"]
     assert binding.inputs["roleRef"]["name"] not in {"edit", "admin", "cluster-admin"}
     (subject,) = binding.inputs["subjects"]
-    account = run.one(SERVICE_ACCOUNT).inputs["metadata"]
+    (account,) = [
+        resource.inputs["metadata"]
+        for resource in run.of_type(SERVICE_ACCOUNT)
+        if resource.inputs["metadata"]["name"] == spec(run)["driver"]["serviceAccount"]
+    ]
     assert (subject["kind"], subject["name"]) == ("ServiceAccount", account["name"])
     assert subject["namespace"] == account["namespace"] == role.inputs["metadata"]["namespace"]
 
@@ -232,10 +236,13 @@ def test_pull_secret_is_wired_to_service_account_and_application(program: Progra
     secret = pull_secret.inputs
     assert secret["type"] == "kubernetes.io/dockerconfigjson"
     name = secret["metadata"]["name"]
-    assert run.one(SERVICE_ACCOUNT).inputs["imagePullSecrets"] == [{"name": name}]
+    (account,) = [
+        resource.inputs
+        for resource in run.of_type(SERVICE_ACCOUNT)
+        if resource.inputs["metadata"]["name"] == spec(run)["driver"]["serviceAccount"]
+    ]
+    assert account["imagePullSecrets"] == [{"name": name}]
     assert spec(run)["imagePullSecrets"] == [name]
-    service_account = run.one(SERVICE_ACCOUNT).inputs["metadata"]["name"]
-    assert spec(run)["driver"]["serviceAccount"] == service_account
 
 
 def test_every_kubernetes_object_goes_through_the_cluster_provider(program: Program) -> None:
@@ -259,6 +266,10 @@ def test_outputs_name_what_a_user_needs(program: Program) -> None:
         "sparkApplicationName",
         "jobNamespace",
         "followCommands",
+        "bucket",
+        "spacesRegion",
+        "runsPrefix",
+        "historyServerCommand",
     }
     name = application(run).inputs["metadata"]["name"]
     assert run.outputs["sparkApplicationName"] == name

@@ -6,6 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import yaml
+from pydantic import SecretStr
 
 from infra import render
 from infra.image import context_digest, context_files
@@ -13,7 +14,13 @@ from infra.registry import registry_login
 from infra.settings import CONFIG_KEYS, Settings, Target, load_settings
 from tests.support import REPO_ROOT
 
-PULUMI_TYPES = {bool: "boolean", int: "integer", str: "string", float: "string"}
+PULUMI_TYPES = {
+    bool: "boolean",
+    int: "integer",
+    str: "string",
+    float: "string",
+    SecretStr: "string",
+}
 
 
 def project() -> dict[str, object]:

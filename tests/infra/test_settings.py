@@ -74,6 +74,8 @@ def test_the_issue_example_message() -> None:
         ({"target": "account", "registryRegion": "?"}, "registryRegion", "region slug"),
         ({"maxDepth": "99"}, "maxDepth", "1 to 30"),
         ({"alerting": "sometimes"}, "alerting", "true or false"),
+        ({"alerting": "true"}, "alertSlackWebhookUrl", "pulumi config set --secret"),
+        ({"alertSlackWebhookUrl": "hooks.slack.com/x"}, "alertSlackWebhookUrl", "https://"),
         ({"executorNumber": "4"}, "executorNumber", "not a known key"),
     ],
 )
@@ -134,6 +136,8 @@ def test_config_keys_include_every_key_of_the_design_and_brief() -> None:
         "executorInstances", "executorCores", "executorMemory", "jobNamespace", "dataFraction",
         "registryTier", "haControlPlane", "alerting", "inputPath", "driverMemory", "maxDepth",
         "systemNodeSize", "systemNodeCount", "protect", "registryStack", "registryRegion",
+        "alertSlackWebhookUrl",
+        "spacesRegion", "eventLogRetentionDays",
     }  # fmt: skip
     assert required == set(CONFIG_KEYS)
 
@@ -150,3 +154,12 @@ def test_an_unknown_region_is_refused_with_every_doks_region_listed() -> None:
     for region in DOKS_REGIONS:
         assert region in problem
     assert "(got 'sfo9')" in problem
+
+
+def test_the_slack_webhook_never_appears_in_messages_or_the_settings_repr() -> None:
+    webhook = "http://hooks.slack.com/services/secret-token"
+    (problem,) = problems({"alerting": "true", "alertSlackWebhookUrl": webhook})
+    assert "secret-token" not in problem
+    settings = load_settings({"alerting": "true", "alertSlackWebhookUrl": "https://h/secret-token"})
+    assert "secret-token" not in repr(settings)
+    assert settings.alert_slack_webhook_url.get_secret_value() == "https://h/secret-token"

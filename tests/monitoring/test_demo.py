@@ -9,6 +9,7 @@ import pytest
 
 from monitoring import demo, preflight
 from monitoring.demo import DemoError, ObservedRun, observed_training_run, results_table
+from spark_job.pushgateway import GAUGES
 from tests.support import REPO_ROOT, env_without_java
 
 
@@ -81,6 +82,9 @@ def test_results_table_formats_seconds_and_counts(tmp_path: Path) -> None:
         "total_seconds": 40.0,
         "executors": 2,
         "rows": 20000,
+        "completed_tasks": 31,
+        "failed_tasks": 0,
+        "finished_timestamp_seconds": 1_796_000_000.0,
         "application_id": "local-1",
     }
     table = results_table(ObservedRun("local-1", summary, None, None), tmp_path)
@@ -88,8 +92,10 @@ def test_results_table_formats_seconds_and_counts(tmp_path: Path) -> None:
     assert rows["Accuracy"] == "0.9100"
     assert rows["Executors"] == "2"
     assert rows["Rows"] == "20,000"
-    assert rows["Train seconds"] == "12.4 s"
-    assert rows["Total seconds"] == "40.0 s"
+    assert rows["Train time"] == "12.4 s"
+    assert rows["Total time"] == "40.0 s"
+    assert rows["Finished"] == "2026-11-30 00:53:20 UTC"
+    assert rows["Completed tasks"] == "31"
     assert rows["All results"] == str(tmp_path / "metrics.json")
 
 
@@ -113,7 +119,7 @@ class FakeSteps:
         summary = {
             "application_id": f"local-{output.parent.name}",
             "data": json.loads((data / "_dataset.json").read_text())["run"],
-            **{name.removeprefix("spark_doks_run_"): 1.0 for name, _ in demo.RUN_RESULT_METRICS},
+            **{field: 1.0 for field in GAUGES},
         }
         time.sleep(0.5)  # both runs are training at the same time
         output.mkdir()

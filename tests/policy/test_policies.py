@@ -26,7 +26,16 @@ from spark_doks_policy.rbac import (
     no_cluster_role_binding,
     service_account_bound_in_own_namespace,
 )
-from spark_doks_policy.secrets import grafana_password_not_literal, secret_data_from_pulumi_secrets
+from spark_doks_policy.secrets import (
+    SECRET_CONFIG_ANNOTATION,
+    grafana_password_not_literal,
+    secret_data_from_pulumi_secrets,
+)
+from spark_doks_policy.spaces import (
+    SPACES_KEY,
+    no_fullaccess_spaces_key,
+    spaces_key_material_only_in_secrets,
+)
 from spark_doks_policy.workloads import (
     no_latest_image,
     requests_and_limits,
@@ -163,6 +172,12 @@ CASES: list[tuple[ResourceValidationPolicy, str, Any, Any]] = [
         {"registryName": "spark-doks", "write": True, "expirySeconds": 3600},
         {"registryName": "spark-doks", "write": True},
     ),
+    (
+        no_fullaccess_spaces_key,
+        SPACES_KEY,
+        {"name": "jobs", "grants": [{"bucket": "spark-doks-dev", "permission": "readwrite"}]},
+        {"name": "jobs", "grants": [{"bucket": "", "permission": "fullaccess"}]},
+    ),
 ]
 
 
@@ -182,6 +197,7 @@ def test_every_resource_policy_has_a_case() -> None:
     covered = {case[0].name for case in CASES} | {
         secret_data_from_pulumi_secrets.name,
         protected_in_protected_stacks.name,
+        spaces_key_material_only_in_secrets.name,
     }
     assert {policy.name for policy in POLICIES} == covered
 
@@ -267,6 +283,18 @@ def test_secret_data_must_come_from_another_resource() -> None:
     messages = stack_violations(secret_data_from_pulumi_secrets, [password, literal])
     assert len(messages) == 1
     assert "grafana-literal" in messages[0]
+
+
+def test_secret_data_may_come_from_a_named_secret_config_key() -> None:
+    annotated = {
+        "metadata": {"annotations": {SECRET_CONFIG_ANNOTATION: "alertSlackWebhookUrl"}},
+        "stringData": {"webhook-url": "https://hooks.slack.com/services/x"},
+    }
+    from_config = policy_resource(SECRET, "alert-slack", annotated)
+    assert stack_violations(secret_data_from_pulumi_secrets, [from_config]) == []
+    unnamed = {**annotated, "metadata": {"annotations": {SECRET_CONFIG_ANNOTATION: ""}}}
+    literal = policy_resource(SECRET, "alert-slack", unnamed)
+    assert stack_violations(secret_data_from_pulumi_secrets, [literal])
 
 
 def test_a_secret_without_data_is_not_reported() -> None:

@@ -18,6 +18,9 @@ RESULTS = {
     "total_seconds": 30.25,
     "executors": 2,
     "rows": 200000,
+    "completed_tasks": 40,
+    "failed_tasks": 1,
+    "finished_timestamp_seconds": 1_796_000_000.5,
 }
 
 
