@@ -28,6 +28,7 @@ from pyspark.sql.types import BooleanType, NumericType, StringType
 from spark_job.atomic import AtomicDirectory
 from spark_job.cli import InputError, OneLineParser, fail
 from spark_job.evaluation import scores
+from spark_job.executors import live_executors, lost_executors
 from spark_job.pushgateway import push_results
 from spark_job.session import launched_by_spark_submit, start_spark
 from spark_job.tuning import spark_tuning_conf
@@ -237,15 +238,6 @@ def check_rows(
     return total, test_rows, int(stats["max_label"]) + 1
 
 
-def registered_executors(spark: SparkSession, local: bool) -> int:
-    """Executors that registered during the run, including any lost since (local mode: 1)."""
-    if local:
-        return 1
-    summaries = spark.sparkContext._jsc.sc().statusStore().executorList(False)
-    ids = [summaries.apply(index).id() for index in range(summaries.length())]
-    return sum(1 for executor_id in ids if executor_id != "driver")
-
-
 def train(args: Any) -> dict[str, Any]:
     """The whole run; returns the metrics written to metrics.json."""
 
@@ -272,6 +264,7 @@ def train(args: Any) -> dict[str, Any]:
         classifier = DecisionTreeClassifier(
             maxDepth=args.max_depth, maxBins=args.max_bins, impurity=args.impurity, seed=args.seed
         )
+        at_fit = live_executors(spark, local)
         fit_started = time.monotonic()
         model = classifier.fit(assembled.filter(F.col(_SPLIT) >= test_cut))
         train_seconds = time.monotonic() - fit_started
@@ -304,7 +297,9 @@ def train(args: Any) -> dict[str, Any]:
                 "test_rows": test_rows,
                 "classes": classes,
                 "features": len(features),
-                "executors": registered_executors(spark, local),
+                "executors": at_fit.count,
+                "executor_wait_seconds": round(at_fit.wait_seconds, 3),
+                "executors_lost": lost_executors(spark, local),
                 "spark_version": spark.version,
                 "application_id": spark.sparkContext.applicationId,
                 "application_name": spark.sparkContext.appName,

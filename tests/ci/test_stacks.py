@@ -79,7 +79,7 @@ def test_prod_run_fits_its_pool_with_room_to_spare() -> None:
     needed = sizing.nodes_needed(
         sizing.NODE_SIZES[settings.node_size],
         settings.executor_instances,
-        settings.executor_cores,
+        sizing.parse_cpu_millis(settings.executor_core_request),
         settings.executor_memory,
     )
     # The pool also holds the operator and the monitoring stack; leave at least half free.

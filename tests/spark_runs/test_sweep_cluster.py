@@ -31,6 +31,7 @@ STACK_APPLICATION = TrainingRun(
     image_pull_secret="registry-spark-doks",
     executor_instances=4,
     executor_cores=1,
+    executor_core_request="800m",
     executor_memory="1g",
     driver_memory="1g",
     input_path="",
@@ -105,6 +106,8 @@ class FakeKubernetes:
             "total_seconds": 60 + 120.0 / executors,
             "rows": 1000,
             "executors": executors,
+            "executor_wait_seconds": 30.0,
+            "executors_lost": 0,
             "spark_version": "4.0.4",
         }
         return "INFO SparkContext: Running Spark\n" + json.dumps(summary) + "\nINFO stopped\n"
