@@ -7,15 +7,16 @@ from typing import Any
 import pytest
 from jsonpath import JSONPathEnvironment
 
-from infra.run_wait import TERMINAL_STATE_PATH, WAIT_FOR
+from infra.run_wait import WAIT_FOR
 
 RFC9535 = JSONPathEnvironment(strict=True)
 
 
 def selected(application: dict[str, Any]) -> list[object]:
-    # pulumi-kubernetes strips the braces and roots the path at $.
-    assert WAIT_FOR == f"jsonpath={TERMINAL_STATE_PATH}"
-    return RFC9535.findall("$" + TERMINAL_STATE_PATH[1:-1], application)
+    # pulumi-kubernetes takes what follows jsonpath=, strips the braces and roots it at $.
+    path = WAIT_FOR.removeprefix("jsonpath=")
+    assert path.startswith("{") and path.endswith("}") and "=" not in path.replace("==", "")
+    return RFC9535.findall("$" + path[1:-1], application)
 
 
 def status(state: str, **more: object) -> dict[str, Any]:
