@@ -26,8 +26,11 @@ def wait_annotations(timeout_seconds: int) -> dict[str, str]:
     return {"pulumi.com/waitFor": WAIT_FOR, "pulumi.com/timeoutSeconds": str(timeout_seconds)}
 
 
-class RunFailedError(Exception):
-    """The SparkApplication ended FAILED; the message says how to read why and how to re-run."""
+class RunFailedError(pulumi.RunError):
+    """The SparkApplication ended FAILED; the message says how to read why and how to re-run.
+
+    A RunError, so `pulumi up` prints just the message, without a Python traceback.
+    """
 
 
 def run_outcome(status: dict[str, Any] | None, namespace: str, name: str) -> str:
