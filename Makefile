@@ -3,7 +3,7 @@ VENV ?= venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-quick lint render dashboards demo check hadolint workflows-schema checkov
+.PHONY: venv test test-quick test-live schemas lint render dashboards demo check hadolint workflows-schema checkov
 
 venv: $(STAMP)
 
@@ -13,13 +13,23 @@ $(STAMP): requirements.txt requirements-dev.txt spark_job/requirements.txt
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## Every test, as CI runs it.
+## Every test, as CI runs it (the live tests are left out: they need --live, see test-live).
 test: $(STAMP)
 	$(PYTHON) -m pytest
 
 ## The fast subset (no real Spark or Prometheus), for the edit-test loop.
 test-quick: $(STAMP)
 	$(PYTHON) -m pytest -m "not slow"
+
+## Creates, checks and destroys a throwaway stack on your DigitalOcean account (costs money;
+## README "Live test"). Skips with the reason when a token, pulumi, docker or kubectl is missing.
+test-live: $(STAMP)
+	$(PYTHON) -m pytest --live -m live tests/live
+
+## Downloads the pinned upstream CRDs and chart defaults the tests read into the folder
+## SPARK_DOKS_SCHEMAS names (default: tests/upstream.py), on a machine with internet access.
+schemas: $(STAMP)
+	$(PYTHON) -m tests.upstream
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

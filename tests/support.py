@@ -1,8 +1,8 @@
 """Shared test helpers: where upstream schemas live and how a missing local tool is handled.
 
-A test that needs something outside the repository (the CRD and chart files in ../shared/schemas,
-a Prometheus binary) skips with the reason on a developer laptop and fails when CI=true, so CI can
-never go green by skipping what it was meant to check.
+A test that needs something outside the repository (the CRD and chart files `make schemas`
+fetches, see tests/upstream.py; a Prometheus binary) skips with the reason on a developer laptop
+and fails when CI=true, so CI can never go green by skipping what it was meant to check.
 """
 
 import os
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS_ENV = "SPARK_DOKS_SCHEMAS"
+from tests.upstream import FETCHED, SCHEMAS_ENV, schemas_path
+from tests.upstream import REPO_ROOT as REPO_ROOT
 
 
 def in_ci() -> bool:
@@ -28,12 +28,17 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def schemas_dir() -> Path:
-    """The upstream CRD and Helm chart data (never copied into this repository)."""
-    directory = Path(os.environ.get(SCHEMAS_ENV, REPO_ROOT.parent / "shared" / "schemas"))
+def schema_file(relative: str) -> Path:
+    """An upstream CRD or chart file (never copied into this repository; `make schemas`)."""
+    if relative not in FETCHED:
+        pytest.fail(f"{relative} is not a file `make schemas` fetches; add it to tests/upstream.py")
+    directory = schemas_path()
     if not directory.is_dir():
-        unavailable(f"upstream schemas not found at {directory}; set {SCHEMAS_ENV} to their folder")
-    return directory
+        unavailable(
+            f"upstream schemas not found at {directory}; run `make schemas` or set {SCHEMAS_ENV} "
+            "to their folder"
+        )
+    return directory / relative
 
 
 def require_tool(name: str) -> str:

@@ -53,8 +53,11 @@ def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
 
 
 def pulumi_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """Steps that run a pulumi command (without one, pulumi/actions only installs the CLI)."""
     return [
-        step for step in job.get("steps", []) if str(step.get("uses", "")).startswith("pulumi/")
+        step
+        for step in job.get("steps", [])
+        if str(step.get("uses", "")).startswith("pulumi/") and "command" in step.get("with", {})
     ]
 
 

@@ -21,7 +21,7 @@ from infra.offline import DeclaredResource, OfflineRun
 from monitoring.grafana import DATASOURCE_UID, dashboard_files
 from monitoring.queries import ALERTS
 from monitoring.spark_metrics import DRIVER_PATH, EXECUTORS_PATH
-from tests.support import schemas_dir, unknown_helm_values
+from tests.support import schema_file, unknown_helm_values
 
 Program = Callable[..., OfflineRun]
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -144,9 +144,7 @@ def test_the_run_pushes_results_and_starts_after_prometheus(program: Program) ->
 
 
 def chart_defaults(chart: str) -> dict[str, Any]:
-    values: dict[str, Any] = yaml.safe_load(
-        (schemas_dir() / "charts" / chart / "values.yaml").read_text()
-    )
+    values: dict[str, Any] = yaml.safe_load(schema_file(f"charts/{chart}/values.yaml").read_text())
     return values
 
 
@@ -158,9 +156,7 @@ def test_every_prometheus_value_exists_in_the_chart(alerting: bool) -> None:
     # The pushgateway subchart's own defaults cover its keys beyond `enabled`.
     subchart = {"enabled": True, **chart_defaults("prometheus-pushgateway")}
     assert unknown_helm_values(pushgateway, subchart) == []
-    schema = yaml.safe_load(
-        (schemas_dir() / "charts" / "prometheus" / "values.schema.json").read_text()
-    )
+    schema = yaml.safe_load(schema_file("charts/prometheus/values.schema.json").read_text())
     # The file names the unversioned "json-schema.org/schema#"; Helm validates with draft 7.
     jsonschema.Draft7Validator(schema).validate(
         prometheus_values("spark-jobs", "spark-operator", alerting)

@@ -1,5 +1,5 @@
 """What `make render` writes, validated against the Kubernetes schemas, the SparkApplication CRD
-and the spark-operator chart's values (upstream files read from ../shared/schemas)."""
+and the spark-operator chart's values (upstream files that `make schemas` fetches)."""
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +13,7 @@ import yaml
 from infra import render
 from infra.offline import OfflineRun
 from infra.spark import operator_values
-from tests.support import schemas_dir, unknown_helm_values
+from tests.support import schema_file, unknown_helm_values
 
 Program = Callable[..., OfflineRun]
 
@@ -60,7 +60,7 @@ def test_a_broken_object_fails_kubernetes_validation() -> None:
 
 @pytest.fixture(scope="module")
 def crd_schema() -> dict[str, Any]:
-    path = schemas_dir() / "spark-operator" / "sparkoperator.k8s.io_sparkapplications.yaml"
+    path = schema_file("spark-operator/sparkoperator.k8s.io_sparkapplications.yaml")
     crd = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta2"]
     schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
@@ -93,7 +93,7 @@ def test_the_crd_schema_rejects_a_wrong_type(crd_schema: dict[str, Any]) -> None
 
 
 def test_every_operator_value_the_program_sets_exists_in_the_chart() -> None:
-    chart_values = schemas_dir() / "spark-operator" / "chart" / "values.yaml"
+    chart_values = schema_file("spark-operator/chart/values.yaml")
     defaults = yaml.safe_load(chart_values.read_text())
     values = operator_values("spark-jobs")
     assert "jobNamespaces" in values["spark"]

@@ -13,7 +13,7 @@ from infra.offline import OfflineRun, PlatformMocks, run_offline
 from infra.run_wait import WAIT_FOR, RunFailedError
 from spark_runs import sizing
 from spark_runs.cost import DEFAULT_PRICES
-from tests.support import schemas_dir
+from tests.support import schema_file
 
 Program = Callable[..., OfflineRun]
 
@@ -80,9 +80,7 @@ def test_operator_chart_upgrades_its_crds_and_cleans_up_a_failed_release(
     (release,) = [r for r in program().of_type(RELEASE) if r.inputs["chart"] == "spark-operator"]
     assert release.inputs["values"]["hook"]["upgradeCrd"] is True
     assert release.inputs["atomic"] is True and release.inputs["cleanupOnFail"] is True
-    defaults = yaml.safe_load(
-        (schemas_dir() / "spark-operator" / "chart" / "values.yaml").read_text()
-    )
+    defaults = yaml.safe_load(schema_file("spark-operator/chart/values.yaml").read_text())
     assert defaults["hook"]["upgradeCrd"] is False  # what the chart would leave in place
 
 

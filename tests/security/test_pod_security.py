@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from infra.render import render
-from tests.support import schemas_dir
+from tests.support import schema_file
 
 SPARK_ROLES = ("driver", "executor")
 # Volume types the restricted profile allows.
@@ -115,7 +115,7 @@ def test_host_path_volume_is_a_breach(rendered: Path) -> None:
 
 def test_the_operator_crd_has_the_fields_that_carry_these_settings() -> None:
     """An unknown field would be dropped by the API server, and the pods would run without it."""
-    crd_path = schemas_dir() / "spark-operator" / "sparkoperator.k8s.io_sparkapplications.yaml"
+    crd_path = schema_file("spark-operator/sparkoperator.k8s.io_sparkapplications.yaml")
     crd = yaml.safe_load(crd_path.read_text())
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta2"]
     spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]

@@ -21,7 +21,7 @@ from spark_runs.sweep_cluster import (
     cleaning_up,
     template_from_application,
 )
-from tests.support import schemas_dir
+from tests.support import schema_file
 
 NAMESPACE = "spark-jobs"
 STACK_APPLICATION = TrainingRun(
@@ -130,7 +130,7 @@ def run_sweep(
 
 @pytest.fixture(scope="module")
 def crd_schema() -> dict[str, Any]:
-    crd_path = schemas_dir() / "spark-operator" / "sparkoperator.k8s.io_sparkapplications.yaml"
+    crd_path = schema_file("spark-operator/sparkoperator.k8s.io_sparkapplications.yaml")
     crd = yaml.load(crd_path.read_text(), Loader=yaml.CSafeLoader)
     (version,) = [item for item in crd["spec"]["versions"] if item["name"] == VERSION]
     schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
