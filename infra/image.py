@@ -1,6 +1,7 @@
 """The trainer image, built from spark_job/ and tagged by the content of its build context."""
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,36 +10,84 @@ import pulumi
 import pulumi_docker as docker
 
 from infra.registry import RegistryLogin
-from spark_runs.image import BUILD_CONTEXT, DOCKERFILE
+from spark_runs.image import BUILD_CONTEXT, CACHE_TAG, DOCKERFILE
 
 REPOSITORY = "trainer"
 # DOKS nodes are amd64; building for it explicitly keeps arm64 laptops producing runnable images.
 PLATFORM = "linux/amd64"
 # Rows of the sample dataset baked into the image when the stack has no inputPath.
 SAMPLE_ROWS = 200_000
+# BuildKit writes the cache metadata into the image itself, so a pulled image can serve as cache.
+# Not part of the tag: it changes how the image is built, not what is in it.
+INLINE_CACHE = {"BUILDKIT_INLINE_CACHE": "1"}
 
 # Paths relative to the project root (Pulumi's working directory) keep the state the same on
 # every machine.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-_IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+DOCKERIGNORE = ".dockerignore"
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern as Docker reads it: ``**`` spans folders, ``*`` and ``?`` do not."""
+    parts = re.split(r"(\*\*/?|\*|\?)", pattern.strip("/"))
+    wildcards = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    return re.compile("".join(wildcards.get(part, re.escape(part)) for part in parts))
+
+
+def _ignore_rules(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
+    """The context's .dockerignore as (excludes, pattern) rules; a ``!`` rule re-includes."""
+    path = context / DOCKERIGNORE
+    lines = path.read_text().splitlines() if path.is_file() else []
+    rules = []
+    for line in (raw.strip() for raw in lines):
+        if line and not line.startswith("#"):
+            excludes = not line.startswith("!")
+            rules.append((excludes, _pattern_regex(line.lstrip("!").strip())))
+    return rules
+
+
+def _ignored(relative: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    # Docker matches each rule against the path and its parent folders; the last match decides.
+    parts = relative.split("/")
+    prefixes = ["/".join(parts[: index + 1]) for index in range(len(parts))]
+    ignored = False
+    for excludes, regex in rules:
+        if any(regex.fullmatch(prefix) for prefix in prefixes):
+            ignored = excludes
+    return ignored
+
+
+def context_files(context: Path) -> list[Path]:
+    """The files of the build context that Docker sends, in a stable order."""
+    rules = _ignore_rules(context)
+    return sorted(
+        path
+        for path in context.rglob("*")
+        if path.is_file() and not _ignored(path.relative_to(context).as_posix(), rules)
+    )
 
 
 def context_digest(context: Path, build_args: Mapping[str, str]) -> str:
-    """SHA-256 over every file of the build context (path and bytes) and the build arguments.
+    """SHA-256 over the build context's files (path and bytes), the Dockerfile and the build args.
 
-    An unchanged trainer gives the same tag, so Docker neither rebuilds nor re-pushes it.
+    The Dockerfile and the .dockerignore count although the image does not contain them (they define
+    the build); what .dockerignore excludes, such as caches, never does. An unchanged trainer gives
+    the same tag, so Docker neither rebuilds nor re-pushes it, and the run keeps its name.
     """
     digest = hashlib.sha256()
-    for path in sorted(p for p in context.rglob("*") if p.is_file()):
-        relative = path.relative_to(context)
-        if _IGNORED_PARTS.intersection(relative.parts) or path.suffix == ".pyc":
-            continue
-        digest.update(relative.as_posix().encode() + b"\0")
+    defining = [context / DOCKERIGNORE, context / "Dockerfile"]
+    for path in sorted({*context_files(context), *(p for p in defining if p.is_file())}):
+        digest.update(path.relative_to(context).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     for key in sorted(build_args):
         digest.update(f"{key}={build_args[key]}\0".encode())
     return digest.hexdigest()
+
+
+def image_tag(build_args: Mapping[str, str]) -> str:
+    """The trainer's tag: the start of its build context digest."""
+    return context_digest(BUILD_CONTEXT, build_args)[:16]
 
 
 def sample_rows(input_path: str) -> int:
@@ -56,23 +105,20 @@ class TrainerImageArgs:
 
 
 class TrainerImage(pulumi.ComponentResource):
-    """The trainer image; ``reference`` is what pods run (the repo digest when pushed)."""
+    """The trainer image; ``reference`` is what pods run (the repo digest when pushed).
+
+    A pushed build takes its layer cache from the registry (``CACHE_TAG``, re-pushed after each
+    build with inline cache metadata), so a fresh CI runner re-runs only the layers that changed.
+    """
 
     def __init__(
         self, name: str, args: TrainerImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("spark-doks:infra:TrainerImage", name, None, opts)
-        tag = context_digest(BUILD_CONTEXT, args.build_args)[:16]
+        tag = image_tag(args.build_args)
         login = args.login
-        registry = (
-            None
-            if login is None
-            else docker.RegistryArgs(
-                server=login.apply(lambda value: value.server),
-                username=login.apply(lambda value: value.username),
-                password=pulumi.Output.secret(login.apply(lambda value: value.password)),
-            )
-        )
+        child = pulumi.ResourceOptions(parent=self)
+        cache_image = pulumi.Output.concat(args.repository, ":", CACHE_TAG)
         self.image = docker.Image(
             name,
             image_name=pulumi.Output.concat(args.repository, ":", tag),
@@ -81,14 +127,55 @@ class TrainerImage(pulumi.ComponentResource):
                 dockerfile=DOCKERFILE.relative_to(PROJECT_ROOT).as_posix(),
                 # A local image runs on this machine's own architecture.
                 platform=None if login is None else PLATFORM,
-                args=dict(args.build_args),
+                args=dict(args.build_args)
+                if login is None
+                else {**args.build_args, **INLINE_CACHE},
+                cache_from=None if login is None else docker.CacheFromArgs(images=[cache_image]),
             ),
-            registry=registry,
+            registry=None if login is None else _registry(login),
             skip_push=login is None,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
+        if login is not None:
+            self._push_cache_tag(name, cache_image, login, child)
         # A pushed image is pinned by digest; a local one only exists under its content tag.
         self.reference: pulumi.Output[str] = (
             self.image.image_name if login is None else self.image.repo_digest
         )
         self.register_outputs({"reference": self.reference})
+
+    def _push_cache_tag(
+        self,
+        name: str,
+        cache_image: pulumi.Output[str],
+        login: pulumi.Output[RegistryLogin],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        """Tag each new build as the cache image and push it (kept there on replace and destroy)."""
+        cache_tag = docker.Tag(
+            f"{name}-{CACHE_TAG}",
+            source_image=self.image.image_name,
+            target_image=cache_image,
+            tag_triggers=[self.image.repo_digest],
+            opts=opts,
+        )
+        docker.RegistryImage(
+            f"{name}-{CACHE_TAG}",
+            name=cache_tag.target_image,
+            keep_remotely=True,
+            triggers={"build": self.image.repo_digest},
+            auth_config=docker.RegistryImageAuthConfigArgs(
+                address=login.apply(lambda value: value.server),
+                username=login.apply(lambda value: value.username),
+                password=pulumi.Output.secret(login.apply(lambda value: value.password)),
+            ),
+            opts=opts,
+        )
+
+
+def _registry(login: pulumi.Output[RegistryLogin]) -> docker.RegistryArgs:
+    return docker.RegistryArgs(
+        server=login.apply(lambda value: value.server),
+        username=login.apply(lambda value: value.username),
+        password=pulumi.Output.secret(login.apply(lambda value: value.password)),
+    )

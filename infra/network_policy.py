@@ -9,6 +9,8 @@ Egress stays open: drivers call the Kubernetes API and push results to the Pushg
 import pulumi
 import pulumi_kubernetes as kubernetes
 
+from infra.observability import NAMESPACE as MONITORING_NAMESPACE
+
 # Labels Spark itself puts on the pods it creates (spark-role=driver|executor).
 SPARK_ROLE_LABEL = "spark-role"
 # The container port name Spark gives the driver UI, which serves both metrics endpoints.
@@ -24,8 +26,12 @@ meta = kubernetes.meta.v1
 
 
 def _from_prometheus() -> networking.NetworkPolicyPeerArgs:
+    # Any namespace's owner can label a pod like Prometheus: only the monitoring namespace counts
+    # (the API server sets kubernetes.io/metadata.name on every namespace).
     return networking.NetworkPolicyPeerArgs(
-        namespace_selector=meta.LabelSelectorArgs(),
+        namespace_selector=meta.LabelSelectorArgs(
+            match_labels={"kubernetes.io/metadata.name": MONITORING_NAMESPACE}
+        ),
         pod_selector=meta.LabelSelectorArgs(match_labels=PROMETHEUS_POD_LABELS),
     )
 

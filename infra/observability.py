@@ -33,6 +33,13 @@ ADMIN_SECRET = "grafana-admin"
 ADMIN_USER = "admin"
 DASHBOARD_PROVIDER = "spark-doks"
 PUSHGATEWAY_PORT = 9091
+# Alertmanager reads the Slack webhook from this Secret, mounted as a file: the URL never enters
+# the Helm values, which the chart renders into a ConfigMap.
+ALERT_SECRET = "alertmanager-slack"
+ALERT_SECRET_KEY = "webhook-url"
+ALERT_SECRET_DIR = "/etc/alertmanager/slack"
+# Names the secret config key a Secret's data comes from (the policy pack accepts that source).
+SECRET_CONFIG_ANNOTATION = "spark-doks.io/data-from-secret-config"
 
 
 def prometheus_url(namespace: str) -> str:
@@ -51,8 +58,47 @@ def prometheus_values(
     scrape_configs = kubernetes_scrape_configs(job_namespace, operator_namespace)
     values["extraScrapeConfigs"] = yaml.safe_dump(scrape_configs, sort_keys=False)
     values["serverFiles"] = {"alerting_rules.yml": alert_rules()}
-    values["alertmanager"] = {"enabled": alerting}
+    values["alertmanager"] = alertmanager_values() if alerting else {"enabled": False}
     return values
+
+
+def alertmanager_values() -> dict[str, Any]:
+    """Alertmanager posting every alert, and its resolution, to the Slack webhook."""
+    receiver = "slack"
+    return {
+        "enabled": True,
+        "extraSecretMounts": [
+            {
+                "name": ALERT_SECRET,
+                "mountPath": ALERT_SECRET_DIR,
+                "secretName": ALERT_SECRET,
+                "readOnly": True,
+            }
+        ],
+        "config": {
+            "receivers": [
+                {
+                    "name": receiver,
+                    "slack_configs": [
+                        {
+                            "api_url_file": f"{ALERT_SECRET_DIR}/{ALERT_SECRET_KEY}",
+                            "send_resolved": True,
+                            "title": "{{ .Status | toUpper }}: {{ .CommonLabels.alertname }}",
+                            "text": "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}",
+                        }
+                    ],
+                }
+            ],
+            "route": {
+                "receiver": receiver,
+                "group_by": ["alertname", "namespace", "application_id"],
+                "group_wait": "30s",
+                "group_interval": "5m",
+                "repeat_interval": "4h",
+            },
+        },
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
+    }
 
 
 def grafana_values(namespace: str) -> dict[str, Any]:
@@ -86,6 +132,7 @@ class ObservabilityArgs:
     job_namespace: str
     operator_namespace: str
     alerting: bool
+    alert_slack_webhook_url: str  # required when alerting
     namespace: str = NAMESPACE
 
 
@@ -113,6 +160,23 @@ class Observability(pulumi.ComponentResource):
             string_data={"admin-user": ADMIN_USER, "admin-password": password.result},
             opts=child,
         )
+        prometheus_dependencies: list[pulumi.Resource] = []
+        if args.alerting:
+            prometheus_dependencies.append(
+                kubernetes.core.v1.Secret(
+                    f"{name}-alert-slack",
+                    metadata=meta(
+                        name=ALERT_SECRET,
+                        namespace=namespace_name,
+                        annotations={SECRET_CONFIG_ANNOTATION: "alertSlackWebhookUrl"},
+                    ),
+                    type="Opaque",
+                    string_data={
+                        ALERT_SECRET_KEY: pulumi.Output.secret(args.alert_slack_webhook_url)
+                    },
+                    opts=child,
+                )
+            )
         self.prometheus = kubernetes.helm.v3.Release(
             f"{name}-prometheus",
             name=PROMETHEUS_RELEASE,
@@ -121,7 +185,7 @@ class Observability(pulumi.ComponentResource):
             repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_REPOSITORY),
             namespace=namespace_name,
             values=prometheus_values(args.job_namespace, args.operator_namespace, args.alerting),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=prometheus_dependencies),
         )
         self.grafana = kubernetes.helm.v3.Release(
             f"{name}-grafana",

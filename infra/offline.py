@@ -20,8 +20,14 @@ from infra.settings import PROJECT
 DOCKER_CREDENTIALS = (
     "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
 )
-MOCK_KUBERNETES_VERSION = "1.34.1-do.0"
 MOCK_REGISTRY_ENDPOINT = "registry.digitalocean.com"
+# What the account stack exports, as its own run under these mocks declares it.
+MOCK_REGISTRY_NAME = f"{PROJECT}-a1b2c3"
+MOCK_ACCOUNT_OUTPUTS = {
+    "registryName": MOCK_REGISTRY_NAME,
+    "registryEndpoint": f"{MOCK_REGISTRY_ENDPOINT}/{MOCK_REGISTRY_NAME}",
+    "registryServer": MOCK_REGISTRY_ENDPOINT,
+}
 
 
 @dataclass
@@ -36,6 +42,10 @@ class DeclaredResource:
     dependencies: list[str]
     delete_before_replace: bool
     replace_on_changes: list[str]
+    protect: bool = False
+    deleted_with: str = ""
+    # The serialized replacement_trigger option (None when unset).
+    replacement_trigger: Any = None
     # Input property -> URNs of the resources its value was computed from (the policy pack's
     # secret-data rule reads these, as the engine passes them to stack policies).
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
@@ -67,18 +77,35 @@ def _docker_config(server: str, user: str) -> str:
 class PlatformMocks(pulumi.runtime.Mocks):
     """Provider stand-ins returning state in the providers' camelCase keys."""
 
+    def __init__(self) -> None:
+        self.cluster_reads = 0
+
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
         inputs = dict(args.inputs)
         state: dict[str, Any] = dict(inputs)
         if args.typ == "digitalocean:index/kubernetesCluster:KubernetesCluster":
+            endpoint = f"https://{args.name}.k8s.ondigitalocean.com"
+            # Like the provider, a token that differs on every read; the CA stays the same.
+            self.cluster_reads += 1
             state.update(
                 urn=f"do:kubernetes:{args.name}",
-                endpoint=f"https://{args.name}.k8s.ondigitalocean.com",
+                endpoint=endpoint,
                 status="running",
+                kubeConfigs=[
+                    {
+                        "rawConfig": f"kind: Config\n# token {self.cluster_reads}\n",
+                        "token": f"mock-token-{self.cluster_reads}",
+                        "host": endpoint,
+                        "clusterCaCertificate": base64.b64encode(b"mock CA").decode(),
+                    }
+                ],
             )
             return f"{args.name}-cluster-id", state
+        if args.typ == "pulumi:pulumi:StackReference":
+            state.update(outputs=dict(MOCK_ACCOUNT_OUTPUTS), secretOutputNames=[])
+            return str(inputs["name"]), state
         if args.typ == "digitalocean:index/containerRegistry:ContainerRegistry":
             state.update(
                 endpoint=f"{MOCK_REGISTRY_ENDPOINT}/{inputs['name']}",
@@ -89,6 +116,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
             user = "push-user" if inputs.get("write") else "pull-user"
             state["dockerCredentials"] = _docker_config(MOCK_REGISTRY_ENDPOINT, user)
             return f"{args.name}-id", state
+        if args.typ == "digitalocean:index/spacesKey:SpacesKey":
+            state.update(
+                accessKey=f"mock-access-key-{args.name}", secretKey="mock-secret-key-material"
+            )
+            return state["accessKey"], state
         if args.typ == "random:index/randomString:RandomString":
             state["result"] = "a1b2c3"[: int(inputs["length"])]
             return state["result"], state
@@ -108,22 +140,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         if args.token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
-            prefix = args.args.get("versionPrefix") or ""
-            latest = MOCK_KUBERNETES_VERSION if not prefix else f"{prefix.rstrip('.')}.9-do.0"
+            prefix = str(args.args["versionPrefix"])
+            latest = f"{prefix.rstrip('.')}.9-do.0"
             return {"latestVersion": latest, "validVersions": [latest]}
-        if args.token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
-            name = args.args["name"]
-            return {
-                "name": name,
-                "id": f"{name}-cluster-id",
-                "kubeConfigs": [
-                    {
-                        "rawConfig": f"apiVersion: v1\nkind: Config\n# fresh token for {name}\n",
-                        "token": "mock-fresh-token",
-                        "host": f"https://{name}.k8s.ondigitalocean.com",
-                    }
-                ],
-            }
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
@@ -150,12 +169,24 @@ class RecordingMonitor(MockMonitor):
                     dependencies=list(request.dependencies),
                     delete_before_replace=request.deleteBeforeReplace,
                     replace_on_changes=list(request.replaceOnChanges),
+                    protect=request.protect,
+                    deleted_with=request.deletedWith,
+                    replacement_trigger=_replacement_trigger(request),
                     property_dependencies={
                         key: list(value.urns) for key, value in request.propertyDependencies.items()
                     },
                 )
             )
         return response
+
+
+def _replacement_trigger(request: Any) -> Any:
+    """The replacement_trigger option as sent to the engine: a protobuf Value (None if unset)."""
+    if not request.HasField("replacement_trigger"):
+        return None
+    value = request.replacement_trigger
+    kind = value.WhichOneof("kind")
+    return None if kind == "null_value" else getattr(value, kind)
 
 
 def run_offline(

@@ -1,14 +1,19 @@
 """Composes the components of one stack into the training platform and names its outputs."""
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
 
-from infra.cluster import Cluster, ClusterArgs
-from infra.image import REPOSITORY, TrainerImage, TrainerImageArgs, sample_rows
+from infra.account import build_account
+from infra.cluster import SPARK_NODE_SELECTOR, SPARK_TOLERATIONS, Cluster, ClusterArgs
+from infra.history_server import HistoryServer, HistoryServerArgs, port_forward_command
+from infra.image import REPOSITORY, TrainerImage, TrainerImageArgs, image_tag, sample_rows
+from infra.object_store import ObjectStore, ObjectStoreArgs, credentials_secret
 from infra.observability import Observability, ObservabilityArgs
-from infra.registry import Registry, RegistryArgs
-from infra.settings import PROJECT, Settings
+from infra.registry import RegistryAccess, RegistryAccessArgs, pull_rotation
+from infra.settings import PROJECT, Settings, Target
 from infra.spark import (
     OPERATOR_NAMESPACE,
     JobNamespace,
@@ -20,8 +25,11 @@ from monitoring.spark_metrics import spark_metrics_conf
 from spark_job.executors import executor_wait_conf
 from spark_job.tuning import spark_tuning_conf
 from spark_runs.application import TrainingRun, spark_application
-from spark_runs.cost import DEFAULT_PRICES, pool_monthly_cost, run_cost
+from spark_runs.cost import DEFAULT_PRICES, platform_monthly_cost, pool_monthly_cost, run_cost
+from spark_runs.object_store import RUNS_PREFIX, Bucket, event_log_conf, spark_s3a_conf
 from spark_runs.sizing import parse_cpu_millis
+
+JOB_CREDENTIALS_SECRET = "spaces-jobs"
 
 LOCAL_REPOSITORY = f"{PROJECT}/{REPOSITORY}"
 
@@ -33,11 +41,22 @@ def training_manifest(
     service_account: str,
     pull_secret: str | None,
     trainer_args: list[str],
+    node_selector: Mapping[str, str],
+    tolerations: tuple[Mapping[str, str], ...],
+    bucket: Bucket | None = None,
 ) -> dict[str, Any]:
-    """The SparkApplication for this stack's settings, named after what defines the run."""
+    """The SparkApplication for this stack's settings, named after what defines the run.
+
+    With a bucket, the run reads and writes it through s3a and logs its events there.
+    """
     conf = {
         **spark_metrics_conf(),
         **spark_tuning_conf(settings.executor_instances, settings.executor_cores),
+        **(
+            {}
+            if bucket is None
+            else {**spark_s3a_conf(bucket), **event_log_conf(bucket.events_uri)}
+        ),
         **executor_wait_conf(settings.executor_wait_seconds),
     }
     return spark_application(
@@ -57,6 +76,10 @@ def training_manifest(
             spark_conf=conf,
             trainer_args=tuple(trainer_args),
             image_pull_policy="IfNotPresent" if settings.on_digitalocean else "Never",
+            node_selector=node_selector,
+            tolerations=tolerations,
+            runs_uri="" if bucket is None else bucket.runs_uri,
+            credentials_secret=None if bucket is None else JOB_CREDENTIALS_SECRET,
             run_id=settings.run_id,
         )
     )
@@ -76,10 +99,16 @@ def follow_commands(namespace: str, application: str, kubeconfig_hint: str) -> s
 
 def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any]]:
     """Declare every resource of the stack; returns the stack outputs by name."""
+    if settings.target is Target.ACCOUNT:
+        return build_account(settings)
     outputs: dict[str, pulumi.Input[Any]] = {}
     build_args = {"SAMPLE_ROWS": str(sample_rows(settings.input_path))}
     kubernetes_opts: pulumi.ResourceOptions | None = None
     pull_docker_config: pulumi.Output[str] | None = None
+    node_selector: Mapping[str, str] = {}
+    tolerations: tuple[Mapping[str, str], ...] = ()
+    run_dependencies: list[pulumi.Resource] = []
+    store: ObjectStore | None = None
 
     if settings.on_digitalocean:
         name = f"{PROJECT}-{stack}"
@@ -89,15 +118,23 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
                 name=name,
                 region=settings.region,
                 version_prefix=settings.kubernetes_version,
+                system_node_size=settings.system_node_size,
+                system_node_count=settings.system_node_count,
                 node_size=settings.node_size,
                 min_nodes=settings.min_nodes,
                 max_nodes=settings.max_nodes,
                 ha_control_plane=settings.ha_control_plane,
+                protect=settings.protect,
                 tags=[PROJECT, f"{PROJECT}-{stack}"],
             ),
         )
-        registry = Registry(
-            name, RegistryArgs(name_prefix=name, subscription_tier=settings.registry_tier.value)
+        registry = RegistryAccess(
+            name,
+            RegistryAccessArgs(
+                account_stack=settings.registry_stack,
+                image_tag=image_tag(build_args),
+                pull_rotation=pull_rotation(datetime.now(UTC)),
+            ),
         )
         image = TrainerImage(
             "trainer",
@@ -107,14 +144,27 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
                 login=registry.push_login,
             ),
         )
-        kubernetes_opts = pulumi.ResourceOptions(providers=[cluster.provider])
-        pull_docker_config = registry.pull_docker_config
-        kubeconfig_hint = (
-            f"pulumi stack output kubeconfig --show-secrets > kubeconfig-{stack}.yaml && "
-            f"export KUBECONFIG=$PWD/kubeconfig-{stack}.yaml"
+        store = ObjectStore(
+            name,
+            ObjectStoreArgs(
+                name_prefix=name,
+                region=settings.bucket_region,
+                event_log_retention_days=settings.event_log_retention_days,
+            ),
         )
-        pool_cost = pool_monthly_cost(
-            DEFAULT_PRICES, settings.node_size, settings.min_nodes, settings.max_nodes
+        kubernetes_opts = cluster.in_cluster()
+        pull_docker_config = registry.pull_docker_config
+        node_selector, tolerations = SPARK_NODE_SELECTOR, SPARK_TOLERATIONS
+        run_dependencies.append(cluster.spark_pool)
+        # doctl renews the token behind this kubeconfig; a saved stack output would expire.
+        kubeconfig_hint = f"doctl kubernetes cluster kubeconfig save {name}"
+        pool_cost = platform_monthly_cost(
+            DEFAULT_PRICES,
+            settings.system_node_size,
+            settings.system_node_count,
+            pool_monthly_cost(
+                DEFAULT_PRICES, settings.node_size, settings.min_nodes, settings.max_nodes
+            ),
         )
         # What the stack's run occupies while it runs, by the same fit rules as the settings.
         hourly = run_cost(
@@ -128,7 +178,6 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
         outputs.update(
             clusterName=cluster.name,
             clusterId=cluster.id,
-            kubeconfig=cluster.kubeconfig,
             registryEndpoint=registry.endpoint,
             monthlyCostFloor=pool_cost.floor_usd,
             monthlyCostCeiling=pool_cost.ceiling_usd,
@@ -155,12 +204,13 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             job_namespace=settings.job_namespace,
             operator_namespace=OPERATOR_NAMESPACE,
             alerting=settings.alerting,
+            alert_slack_webhook_url=settings.alert_slack_webhook_url.get_secret_value(),
         ),
         opts=kubernetes_opts,
     )
     # The run starts once Prometheus scrapes drivers and the Pushgateway takes its results.
     trainer_args = ["--pushgateway", observability.pushgateway_url]
-    run_dependencies: list[pulumi.Resource] = [
+    run_dependencies += [
         observability.prometheus,
         operator.release,
         job_namespace.service_account,
@@ -169,9 +219,40 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
     ]
     if job_namespace.pull_secret is not None:
         run_dependencies.append(job_namespace.pull_secret)
+    if store is not None:
+        run_dependencies.append(
+            credentials_secret(
+                "jobs-spaces",
+                JOB_CREDENTIALS_SECRET,
+                job_namespace.name,
+                store.job_key,
+                pulumi.ResourceOptions.merge(
+                    kubernetes_opts, pulumi.ResourceOptions(parent=job_namespace)
+                ),
+            )
+        )
+        HistoryServer(
+            "history",
+            HistoryServerArgs(
+                namespace=job_namespace.name,
+                image=image.reference,
+                image_pull_secret=job_namespace.pull_secret_name,
+            ),
+            store,
+            opts=kubernetes_opts,
+        )
+        outputs.update(
+            bucket=store.name,
+            spacesRegion=store.region,
+            runsPrefix=RUNS_PREFIX,
+            historyServerCommand=job_namespace.name.apply(port_forward_command),
+        )
 
     manifest = pulumi.Output.all(
-        image.reference, job_namespace.name, job_namespace.service_account_name
+        image.reference,
+        job_namespace.name,
+        job_namespace.service_account_name,
+        "" if store is None else store.name,
     ).apply(
         lambda values: training_manifest(
             settings,
@@ -180,6 +261,9 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             service_account=values[2],
             pull_secret=job_namespace.pull_secret_name,
             trainer_args=trainer_args,
+            node_selector=node_selector,
+            tolerations=tolerations,
+            bucket=None if store is None else Bucket(values[3], store.region),
         )
     )
     training = TrainingJob(

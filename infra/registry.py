@@ -1,15 +1,28 @@
-"""The DOCR registry, short-lived push credentials and read-only pull credentials."""
+"""DOCR: the team's one registry (account stack) and each stack's credentials for it.
+
+DigitalOcean allows one registry per team and bills its tier to the whole team, so the registry
+lives in the account stack and every DigitalOcean stack reads it through a StackReference.
+"""
 
 import base64
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 import pulumi
 import pulumi_digitalocean as digitalocean
 import pulumi_random as random
 
-# Push credentials only need to outlive one `pulumi up`; each run gets fresh ones when expired.
+# Push credentials only need to outlive one `pulumi up`; a new trainer tag gets new ones.
 PUSH_CREDENTIALS_SECONDS = 3600
+# Pull credentials are rotated every calendar month and stay valid for the month after, so any
+# `pulumi up` in a month renews them before the ones in the pull secret expire.
+PULL_CREDENTIALS_SECONDS = 62 * 24 * 3600
+
+# Outputs of the account stack that the DigitalOcean stacks read.
+REGISTRY_NAME = "registryName"
+REGISTRY_ENDPOINT = "registryEndpoint"
+REGISTRY_SERVER = "registryServer"
 
 
 @dataclass(frozen=True)
@@ -26,47 +39,95 @@ def registry_login(docker_config_json: str, server: str) -> RegistryLogin:
     return RegistryLogin(server=server, username=username, password=password)
 
 
+def pull_rotation(now: datetime) -> str:
+    """The rotation period pull credentials belong to: the calendar month (UTC)."""
+    return f"{now:%Y-%m}"
+
+
 @dataclass(frozen=True)
-class RegistryArgs:
+class AccountRegistryArgs:
     name_prefix: str
     """Registry names are unique across DigitalOcean, so a random suffix is appended."""
     subscription_tier: str
+    region: str
+    protect: bool
 
 
-class Registry(pulumi.ComponentResource):
-    """A DOCR registry with push credentials for the image build and pull credentials for pods."""
+class AccountRegistry(pulumi.ComponentResource):
+    """The team's DOCR registry: its tier and region are set here and nowhere else."""
 
     def __init__(
-        self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: AccountRegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("spark-doks:infra:Registry", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("spark-doks:infra:AccountRegistry", name, None, opts)
         suffix = random.RandomString(
-            name, length=6, special=False, upper=False, numeric=True, opts=child
+            name,
+            length=6,
+            special=False,
+            upper=False,
+            numeric=True,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.registry = digitalocean.ContainerRegistry(
             name,
             name=pulumi.Output.concat(args.name_prefix, "-", suffix.result),
             subscription_tier_slug=args.subscription_tier,
-            opts=child,
+            region=args.region,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        self.endpoint: pulumi.Output[str] = self.registry.endpoint
-        self.server: pulumi.Output[str] = self.registry.server_url
+        self.outputs: dict[str, pulumi.Output[str]] = {
+            REGISTRY_NAME: self.registry.name,
+            REGISTRY_ENDPOINT: self.registry.endpoint,
+            REGISTRY_SERVER: self.registry.server_url,
+        }
+        self.register_outputs(dict(self.outputs))
 
+
+@dataclass(frozen=True)
+class RegistryAccessArgs:
+    account_stack: str
+    """Fully qualified name of the account stack, e.g. ``organization/spark-doks/account``."""
+    image_tag: str
+    """The trainer's content tag: a new tag means a push, and new push credentials for it."""
+    pull_rotation: str
+    """Rotation period of the pull credentials (see ``pull_rotation``)."""
+
+
+class RegistryAccess(pulumi.ComponentResource):
+    """One stack's credentials for the team registry: push for the image, pull for pods."""
+
+    def __init__(
+        self, name: str, args: RegistryAccessArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("spark-doks:infra:RegistryAccess", name, None, opts)
+        account = pulumi.StackReference(
+            args.account_stack, opts=pulumi.ResourceOptions(parent=self)
+        )
+        registry_name = account.require_output(REGISTRY_NAME).apply(str)
+        self.endpoint: pulumi.Output[str] = account.require_output(REGISTRY_ENDPOINT).apply(str)
+        self.server: pulumi.Output[str] = account.require_output(REGISTRY_SERVER).apply(str)
+
+        # The provider renews expired credentials only on refresh, so a plain `up` would push
+        # with an expired password. Replacing them with each new tag gives fresh ones for every
+        # push, and deleting the old resource revokes the old token.
         push = digitalocean.ContainerRegistryDockerCredentials(
             f"{name}-push",
-            registry_name=self.registry.name,
+            registry_name=registry_name,
             write=True,
             expiry_seconds=PUSH_CREDENTIALS_SECONDS,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, replacement_trigger=args.image_tag),
         )
         self.push_login: pulumi.Output[RegistryLogin] = pulumi.Output.all(
             push.docker_credentials, self.server
         ).apply(lambda values: registry_login(values[0], values[1]))
 
-        # Read-only and scoped to this registry; pods pull with it for as long as the run lasts.
+        # Read-only, expiring and rotated monthly (decision in docs/decisions.md).
         pull = digitalocean.ContainerRegistryDockerCredentials(
-            f"{name}-pull", registry_name=self.registry.name, write=False, opts=child
+            f"{name}-pull",
+            registry_name=registry_name,
+            write=False,
+            expiry_seconds=PULL_CREDENTIALS_SECONDS,
+            opts=pulumi.ResourceOptions(parent=self, replacement_trigger=args.pull_rotation),
         )
         self.pull_docker_config: pulumi.Output[str] = pulumi.Output.secret(pull.docker_credentials)
         self.register_outputs({"endpoint": self.endpoint})

@@ -66,6 +66,11 @@ def helm_releases(run: OfflineRun) -> list[dict[str, Any]]:
     ]
 
 
+# Secret config is encrypted in (or absent from) a stack file, which offline runs cannot read;
+# a placeholder stands in so a stack that requires one still renders.
+OFFLINE_SECRETS = {"alertSlackWebhookUrl": "https://hooks.slack.com/services/offline-placeholder"}
+
+
 def stack_config(stack: str) -> dict[str, str]:
     """The ``spark-doks:`` keys of Pulumi.<stack>.yaml, as the Pulumi CLI passes them (strings)."""
     path = PROJECT_ROOT / f"Pulumi.{stack}.yaml"
@@ -76,11 +81,12 @@ def stack_config(stack: str) -> dict[str, str]:
         raise ValueError(f"no stack file {path.name}; known stacks: {', '.join(known)}")
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     prefix = f"{PROJECT}:"
-    return {
+    values = {
         key[len(prefix) :]: str(value).lower() if isinstance(value, bool) else str(value)
         for key, value in config.items()
-        if key.startswith(prefix)
+        if key.startswith(prefix) and not isinstance(value, dict)  # {secure: ...}: encrypted
     }
+    return {**OFFLINE_SECRETS, **values}
 
 
 def _file_name(index: int, manifest: dict[str, Any]) -> str:

@@ -14,13 +14,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
 
-from spark_runs import sizing
+from spark_runs import object_store, sizing
 from spark_runs.application import RUN_ID_MAX_LENGTH, is_dns_label, is_run_id
 
 PROJECT = "spark-doks"
@@ -31,12 +32,20 @@ _REGION = re.compile(r"^[a-z]{3}\d$")
 class Target(StrEnum):
     DIGITALOCEAN = "digitalocean"
     LOCAL = "local"
+    # The account-level pieces every DigitalOcean stack of the team shares (the one registry).
+    ACCOUNT = "account"
 
 
 class RegistryTier(StrEnum):
-    STARTER = "starter"
+    # `starter` (500 MiB) is left out: the Spark image alone is larger.
     BASIC = "basic"
     PROFESSIONAL = "professional"
+
+
+ACCOUNT_STACK_FILE = "Pulumi.account.yaml"
+DEFAULT_REGISTRY_STACK = f"organization/{PROJECT}/account"
+_MINOR_PREFIX = re.compile(r"^(\d+\.\d+)\.?$")
+_STACK_NAME = re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$")
 
 
 def _spark_memory(value: str) -> str:
@@ -73,11 +82,17 @@ class Settings(BaseModel):
 
     target: Target = Target.DIGITALOCEAN
     region: str = "sfo2"
-    kubernetes_version: str = ""
+    kubernetes_version: str = "1.34."
     ha_control_plane: bool = False
+    registry_stack: str = DEFAULT_REGISTRY_STACK
     registry_tier: RegistryTier = RegistryTier.BASIC
+    registry_region: str = "sfo3"
+    protect: bool = False
+    system_node_size: str = "s-2vcpu-4gb"
+    # Checked even when only systemNodeSize is set: the pool must hold the platform either way.
+    system_node_count: int = Field(default=2, ge=1, validate_default=True)
     node_size: str = "s-2vcpu-4gb"
-    min_nodes: int = Field(default=2, ge=1)
+    min_nodes: int = Field(default=0, ge=0)
     max_nodes: int = Field(default=10, ge=1)
     job_namespace: str = "spark-jobs"
     executor_cores: int = Field(default=1, ge=1)
@@ -90,12 +105,16 @@ class Settings(BaseModel):
     max_depth: int = Field(default=5, ge=1, le=30)
     input_path: str = ""
     alerting: bool = False
+    # A secret: pydantic keeps it out of reprs, and messages never quote it.
+    alert_slack_webhook_url: SecretStr = Field(default=SecretStr(""), validate_default=True)
+    spaces_region: str = Field(default="", validate_default=True)
+    event_log_retention_days: int = Field(default=30, ge=1)
     run_id: str = ""
     wait_for_run: bool = True
     executor_wait_seconds: int = Field(default=600, gt=0)
     run_timeout_seconds: int = Field(default=3600, gt=0)
 
-    @field_validator("region")
+    @field_validator("region", "registry_region")
     @classmethod
     def _region_slug(cls, region: str) -> str:
         if not _REGION.match(region):
@@ -106,20 +125,69 @@ class Settings(BaseModel):
 
     @field_validator("kubernetes_version")
     @classmethod
-    def _version_prefix(cls, version: str) -> str:
-        if version and not re.match(r"^\d+\.\d+(\.\d+)?(-do\.\d+)?$", version):
+    def _minor_prefix(cls, version: str) -> str:
+        match = _MINOR_PREFIX.match(version)
+        if match is None:
             raise ValueError(
-                "must be empty (latest) or a DOKS version or prefix such as 1.34 or "
-                f"1.34.1-do.0 (got {version!r})"
+                "must pin a Kubernetes minor version such as 1.34. (patch releases still upgrade "
+                "automatically; empty or latest would follow each new minor, a full version "
+                f"would stop patch upgrades) (got {version!r})"
             )
-        return version
+        return f"{match.group(1)}."
 
-    @field_validator("node_size")
+    @field_validator("registry_stack")
+    @classmethod
+    def _stack_name(cls, name: str) -> str:
+        if not _STACK_NAME.match(name):
+            raise ValueError(
+                "must name the account stack that owns the registry, e.g. "
+                f"{DEFAULT_REGISTRY_STACK} (got {name!r})"
+            )
+        return name
+
+    @field_validator("registry_tier", mode="before")
+    @classmethod
+    def _usable_tier(cls, tier: object, info: ValidationInfo) -> object:
+        _account_only(info)
+        if tier == "starter":
+            raise ValueError(
+                "cannot be starter: its 500 MiB of storage cannot hold the Spark trainer image; "
+                "use basic or professional"
+            )
+        return tier
+
+    @field_validator("registry_region")
+    @classmethod
+    def _registry_region_on_account(cls, region: str, info: ValidationInfo) -> str:
+        _account_only(info)
+        return region
+
+    @field_validator("node_size", "system_node_size")
     @classmethod
     def _known_size(cls, slug: str) -> str:
         if slug not in sizing.NODE_SIZES:
             raise ValueError(f"must be one of {', '.join(sizing.NODE_SIZES)} (got {slug!r})")
         return slug
+
+    @field_validator("system_node_count")
+    @classmethod
+    def _system_pool_fits(cls, count: int, info: ValidationInfo) -> int:
+        slug = info.data.get("system_node_size")
+        if info.data.get("target") is not Target.DIGITALOCEAN or slug is None:
+            return count
+        try:
+            needed = sizing.system_nodes_needed(sizing.NODE_SIZES[slug])
+        except ValueError as error:
+            raise ValueError(
+                f"cannot hold the platform: {error}; choose a larger systemNodeSize"
+            ) from None
+        if count < needed:
+            raise ValueError(
+                f"is too small: the operator, Prometheus and Grafana need {needed} {slug} "
+                f"node(s), but systemNodeCount is {count}; raise systemNodeCount to {needed} or "
+                "choose a larger systemNodeSize"
+            )
+        return count
 
     @field_validator("max_nodes")
     @classmethod
@@ -223,6 +291,48 @@ class Settings(BaseModel):
             )
         return executor_instances
 
+    @field_validator("alert_slack_webhook_url")
+    @classmethod
+    def _slack_webhook(cls, webhook: SecretStr, info: ValidationInfo) -> SecretStr:
+        url = webhook.get_secret_value()
+        if info.data.get("alerting") and not url:
+            raise ValueError(
+                "must be set when alerting is true: pulumi config set --secret "
+                "spark-doks:alertSlackWebhookUrl https://hooks.slack.com/services/..."
+            )
+        if url and not url.startswith("https://"):
+            raise ValueError("must be a Slack incoming-webhook URL starting with https://")
+        return webhook
+
+    @field_validator("spaces_region")
+    @classmethod
+    def _spaces_region(cls, spaces_region: str, info: ValidationInfo) -> str:
+        """spacesRegion must have Spaces; empty, the cluster's region must (see bucket_region)."""
+        region = info.data.get("region")
+        if info.data.get("target") is not Target.DIGITALOCEAN or region is None:
+            return spaces_region
+        try:
+            object_store.spaces_region(region, spaces_region)
+        except object_store.NoSpacesInRegion as error:
+            hint = "" if spaces_region else f" (the region); set {PROJECT}:spacesRegion"
+            raise ValueError(f"{error}{hint}") from None
+        return spaces_region
+
+    @field_validator("input_path")
+    @classmethod
+    def _input_reachable(cls, input_path: str, info: ValidationInfo) -> str:
+        on_digitalocean = info.data.get("target") is Target.DIGITALOCEAN
+        if on_digitalocean and input_path and not input_path.startswith("s3a://"):
+            raise ValueError(
+                "must be empty (the sample in the image) or an s3a:// URL in the stack's "
+                f"bucket: executors cannot see a local path (got {input_path!r})"
+            )
+        return input_path
+
+    @property
+    def bucket_region(self) -> str:
+        return self.spaces_region or self.region
+
     @field_validator("run_id")
     @classmethod
     def _run_id(cls, run_id: str) -> str:
@@ -249,6 +359,15 @@ class Settings(BaseModel):
         return self.target is Target.DIGITALOCEAN
 
 
+def _account_only(info: ValidationInfo) -> None:
+    """Registry keys belong to the account stack: one registry and one tier per team."""
+    if info.data.get("target") is not Target.ACCOUNT:
+        raise ValueError(
+            f"is set on the account stack only ({ACCOUNT_STACK_FILE}, target account), since "
+            "DigitalOcean has one registry and one tier per team; remove it from this stack"
+        )
+
+
 def _node_size(info: ValidationInfo) -> sizing.NodeSize | None:
     """The node size to check pods against; None on the local target, whose nodes we don't know."""
     if info.data.get("target") is not Target.DIGITALOCEAN:
@@ -261,18 +380,23 @@ CONFIG_KEYS: tuple[str, ...] = tuple(
     field.alias or name for name, field in Settings.model_fields.items()
 )
 
+_KEYS_BY_FIELD = {name: field.alias or name for name, field in Settings.model_fields.items()}
+
 # The fix for errors pydantic raises itself (type and bound checks), per config key.
 _FIXES: dict[str, str] = {
-    "target": "must be digitalocean or local",
     "haControlPlane": "must be true or false",
-    "registryTier": "must be starter, basic or professional",
-    "minNodes": "must be a whole number >= 1",
+    "target": "must be digitalocean, local or account",
+    "registryTier": "must be basic or professional",
+    "protect": "must be true or false",
+    "systemNodeCount": "must be a whole number >= 1",
+    "minNodes": "must be a whole number >= 0",
     "maxNodes": "must be a whole number >= 1",
     "executorCores": "must be a whole number >= 1",
     "executorInstances": "must be a whole number >= 1",
     "dataFraction": "must be a number in (0, 1], e.g. 0.01 for 1 % of the data",
     "maxDepth": "must be a whole number from 1 to 30",
     "alerting": "must be true or false",
+    "eventLogRetentionDays": "must be a whole number of days >= 1",
     "waitForRun": "must be true or false",
     "executorWaitSeconds": "must be a whole number of seconds > 0, e.g. 600",
     "runTimeoutSeconds": "must be a whole number of seconds > 0, e.g. 3600",
@@ -281,6 +405,8 @@ _FIXES: dict[str, str] = {
 
 def _problem(error: Mapping[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "?"
+    # A validated default is reported under its field name; users know the config key.
+    key = _KEYS_BY_FIELD.get(key, key)
     if error["type"] == "extra_forbidden":
         return f"{PROJECT}:{key} is not a known key; known keys: {', '.join(CONFIG_KEYS)}"
     if error["type"] == "value_error":

@@ -7,6 +7,7 @@ final scrape, writes the report PNG and prints the run's results. Stops everythi
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,11 @@ from rich.console import Console
 from rich.table import Table
 
 from monitoring import local_stack, prometheus_api
-from monitoring.queries import RUN_RESULT_METRICS
+from monitoring.queries import FINISHED_AT, RUN_RESULT_METRICS, Unit
 from monitoring.report import make_report
 from monitoring.scrape import local_prometheus_config
 from monitoring.spark_metrics import spark_metrics_conf
+from spark_job.pushgateway import GAUGES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_ROWS = 20_000
@@ -102,29 +105,65 @@ def observed_training_run(
             if local_stack.installed(PUSHGATEWAY):
                 pushgateway = services.enter_context(local_stack.pushgateway())
             config = local_prometheus_config(
-                f"{local_stack.LOOPBACK}:{ui_port}",
+                [f"{local_stack.LOOPBACK}:{ui_port}"],
                 urllib.parse.urlsplit(pushgateway).netloc if pushgateway else None,
                 scrape_interval,
             )
             prometheus = services.enter_context(local_stack.prometheus(config))
-        conf = {**spark_metrics_conf(), "spark.ui.port": str(ui_port)}
-        # The trainer replaces the folder atomically; a failed run keeps the previous result.
-        output = workdir / "model"
-        arguments = ["--input", str(data), "--output", str(output), *trainer_args]
-        for key, value in conf.items():
-            arguments += ["--conf", f"{key}={value}"]
-        if pushgateway is not None:
-            arguments += ["--pushgateway", pushgateway]
-        started = time.monotonic()
-        summary = _summary(_python_module("spark_job.train", arguments, workdir / "train.log"))
-        run = ObservedRun(str(summary["application_id"]), summary, prometheus, pushgateway)
-        run.seconds["train (process)"] = time.monotonic() - started
-        if prometheus is not None and pushgateway is not None:
-            waited = time.monotonic()
-            interval = float(scrape_interval.removesuffix("s"))
-            _wait_for_results(prometheus, run.application_id, timeout=4 * interval + 10)
-            run.seconds["wait for final scrape"] = time.monotonic() - waited
-        yield run
+        yield train_scraped(
+            workdir / "model",
+            workdir / "train.log",
+            data,
+            ui_port,
+            Scraping(prometheus, pushgateway, scrape_interval),
+            trainer_args,
+        )
+
+
+@dataclass(frozen=True)
+class Scraping:
+    prometheus: str | None
+    pushgateway: str | None
+    interval: str
+
+
+def train_scraped(
+    output: Path,
+    log: Path,
+    data: Path,
+    ui_port: int,
+    scraping: Scraping,
+    trainer_args: tuple[str, ...] = (),
+) -> ObservedRun:
+    """One training run with its UI on `ui_port`; returns once its pushed results are scraped.
+
+    A previous run in `output` is removed first: the trainer never replaces a complete run.
+    """
+    shutil.rmtree(output, ignore_errors=True)
+    conf = {**spark_metrics_conf(), "spark.ui.port": str(ui_port)}
+    arguments = ["--input", str(data), "--output", str(output), *trainer_args]
+    for key, value in conf.items():
+        arguments += ["--conf", f"{key}={value}"]
+    if scraping.pushgateway is not None:
+        arguments += ["--pushgateway", scraping.pushgateway]
+    started = time.monotonic()
+    summary = _summary(_python_module("spark_job.train", arguments, log))
+    run = ObservedRun(
+        str(summary["application_id"]), summary, scraping.prometheus, scraping.pushgateway
+    )
+    run.seconds["train (process)"] = time.monotonic() - started
+    if scraping.prometheus is not None and scraping.pushgateway is not None:
+        waited = time.monotonic()
+        interval = float(scraping.interval.removesuffix("s"))
+        _wait_for_results(scraping.prometheus, run.application_id, timeout=4 * interval + 10)
+        run.seconds["wait for final scrape"] = time.monotonic() - waited
+    return run
+
+
+def _cell(value: object, unit: Unit) -> str:
+    if unit is FINISHED_AT and isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def results_table(run: ObservedRun, output: Path) -> Table:
@@ -132,9 +171,11 @@ def results_table(run: ObservedRun, output: Path) -> Table:
     table = Table(title=f"Training run {run.application_id}")
     table.add_column("result")
     table.add_column("value", justify="right")
-    for metric, column in RUN_RESULT_METRICS:
-        value = run.summary[metric.removeprefix("spark_doks_run_")]
-        table.add_row(column, f"{value:.4f}" if isinstance(value, float) else str(value))
+    field_of_gauge = {gauge: field for field, gauge in GAUGES.items()}
+    for column in RUN_RESULT_METRICS:
+        field = field_of_gauge.get(column.metric)
+        if field is not None:  # a column of results this trainer does not push stays empty
+            table.add_row(column.title, _cell(run.summary[field], column.unit))
     table.add_row("All results", str(output / "metrics.json"))
     return table
 

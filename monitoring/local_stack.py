@@ -59,15 +59,23 @@ def _service(command: list[str], ready_url: str, workdir: Path, name: str) -> It
 
 
 @contextmanager
-def pushgateway(binary: str = "prometheus-pushgateway") -> Iterator[str]:
-    """A Pushgateway on loopback; yields its base URL."""
-    address = f"{LOOPBACK}:{free_port()}"
+def pushgateway(
+    binary: str = "prometheus-pushgateway",
+    port: int | None = None,
+    persistence_file: Path | None = None,
+) -> Iterator[str]:
+    """A Pushgateway on loopback (on `port`, else a free one); yields its base URL.
+
+    Its groups persist in `persistence_file` (else a throwaway one), saved on shutdown, so a
+    restart on the same port and file is what the cluster's Pushgateway with a volume does.
+    """
+    address = f"{LOOPBACK}:{port or free_port()}"
     with tempfile.TemporaryDirectory(prefix="spark-doks-pushgateway-") as workdir:
         # Debian's build persists to a shared file under /var/lib by default; keep runs apart.
         command = [
             binary,
             f"--web.listen-address={address}",
-            f"--persistence.file={Path(workdir) / 'pushgateway.data'}",
+            f"--persistence.file={persistence_file or Path(workdir) / 'pushgateway.data'}",
         ]
         with _service(command, f"http://{address}/-/ready", Path(workdir), "pushgateway") as url:
             yield url

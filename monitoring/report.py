@@ -88,7 +88,7 @@ def application_time_range(prometheus: str, application_id: str) -> TimeRange:
     return TimeRange(samples[0] - interval, samples[-1] + interval, interval)
 
 
-def _legend(template: str, labels: dict[str, str]) -> str:
+def legend_text(template: str, labels: dict[str, str]) -> str:
     return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda match: labels.get(match.group(1), "?"), template)
 
 
@@ -107,7 +107,7 @@ def collect(prometheus: str, application_id: str) -> tuple[TimeRange, list[Panel
             result: list[Series] = prometheus_api.query_range(
                 prometheus, expr, time_range.start, time_range.end, time_range.step
             )
-            lines += [Line(_legend(target.legend, item.labels), item.points) for item in result]
+            lines += [Line(legend_text(target.legend, item.labels), item.points) for item in result]
         panels.append(Panel(query, lines))
     return time_range, panels
 

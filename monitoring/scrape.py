@@ -4,6 +4,7 @@ On a cluster, Prometheus finds driver pods by their `spark-role=driver` label (n
 per-application target); locally it scrapes the driver UI on loopback.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from monitoring.spark_metrics import DRIVER_PATH, EXECUTORS_PATH
@@ -86,11 +87,11 @@ def kubernetes_scrape_configs(job_namespace: str, operator_namespace: str) -> li
 
 
 def local_prometheus_config(
-    spark_ui: str, pushgateway: str | None, scrape_interval: str
+    spark_uis: Sequence[str], pushgateway: str | None, scrape_interval: str
 ) -> dict[str, Any]:
-    """A whole prometheus.yml for one machine: the driver UI (host:port) and the Pushgateway."""
+    """A whole prometheus.yml for one machine: driver UIs (host:port) and the Pushgateway."""
     jobs: list[dict[str, Any]] = [
-        {"job_name": job, "metrics_path": path, "static_configs": [{"targets": [spark_ui]}]}
+        {"job_name": job, "metrics_path": path, "static_configs": [{"targets": list(spark_uis)}]}
         for job, path in SPARK_ENDPOINTS.items()
     ]
     if pushgateway is not None:

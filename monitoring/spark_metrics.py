@@ -17,7 +17,10 @@ def spark_metrics_conf() -> dict[str, str]:
         f"{sink}.path": DRIVER_PATH.rstrip("/"),
         "spark.metrics.namespace": METRICS_NAMESPACE,
         "spark.metrics.conf.driver.source.jvm.class": "org.apache.spark.metrics.source.JvmSource",
-        "spark.metrics.conf.executor.source.jvm.class": "org.apache.spark.metrics.source.JvmSource",
         "spark.metrics.appStatusSource.enabled": "true",
+        # RSS of the executor's process tree, Python workers included (0 without it).
+        "spark.executor.processTreeMetrics.enabled": "true",
         "spark.ui.port": str(UI_PORT),
+        # The UI port is open to Prometheus: it must not be able to kill jobs or stages.
+        "spark.ui.killEnabled": "false",
     }

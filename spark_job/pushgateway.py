@@ -18,6 +18,9 @@ GAUGES = {
     "executor_wait_seconds": "spark_doks_run_executor_wait_seconds",
     "executors_lost": "spark_doks_run_executors_lost",
     "rows": "spark_doks_run_rows",
+    "completed_tasks": "spark_doks_run_completed_tasks",
+    "failed_tasks": "spark_doks_run_failed_tasks",
+    "finished_timestamp_seconds": "spark_doks_run_finished_timestamp_seconds",
 }
 TIMEOUT_SECONDS = 10
 

@@ -25,18 +25,20 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, NumericType, StringType
 
-from spark_job.atomic import AtomicDirectory
+from spark_job import storage
+from spark_job.bounds import check_class_count
 from spark_job.cli import InputError, OneLineParser, fail
 from spark_job.evaluation import scores
 from spark_job.executors import live_executors, lost_executors
 from spark_job.pushgateway import push_results
 from spark_job.session import launched_by_spark_submit, start_spark
+from spark_job.task_totals import task_totals
 from spark_job.tuning import spark_tuning_conf
 
 PROG = "python -m spark_job.train"
 APP_NAME = "spark-doks-train"
-METRICS_FILE = "metrics.json"
-MODEL_DIR = "model"
+METRICS_FILE = storage.METRICS_FILE
+MODEL_DIR = storage.MODEL_DIR
 TEST_SHARE = 0.2
 FORMATS = ("parquet", "csv")
 _HASH_BITS = 53
@@ -63,7 +65,12 @@ def parse_args(argv: Sequence[str]) -> Any:
     parser.add_argument(
         "--label-col", default="label", help="integer class column (default: label)"
     )
-    parser.add_argument("--output", required=True, help="local result folder, replaced atomically")
+    parser.add_argument(
+        "--output",
+        required=True,
+        help="result folder: a local path (written atomically), file:// or s3a:// URI; "
+        "never replaces a complete run",
+    )
     parser.add_argument("--fraction", type=float, default=1.0, help="share of rows used, in (0, 1]")
     parser.add_argument("--max-depth", type=int, default=5)
     parser.add_argument(
@@ -97,10 +104,10 @@ def parse_args(argv: Sequence[str]) -> Any:
         args.spark_conf[key.strip()] = value
     if args.format is None:
         args.format = "csv" if args.input.rstrip("/").lower().endswith(".csv") else "parquet"
-    output = urlparse(args.output)
-    if output.scheme not in ("", "file"):
-        parser.error(f"--output {args.output} must be a local folder (written atomically)")
-    args.output = Path(output.path if output.scheme else args.output)
+    try:
+        args.output = storage.parse_output(args.output)
+    except InputError as error:
+        parser.error(str(error))
     return args
 
 
@@ -143,6 +150,9 @@ def read_input(spark: SparkSession, location: str, data_format: str) -> DataFram
             frame = spark.read.parquet(location)
         frame.schema  # noqa: B018 - resolving the schema is where unreadable input fails
     except (PySparkException, Py4JJavaError) as error:
+        problem = storage.store_problem(storage.java_class_names(error), "--input", location)
+        if problem is not None:
+            raise InputError(problem) from None
         first_line = (
             str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         )
@@ -192,7 +202,7 @@ def prepared_rows(
 
 
 def check_rows(
-    rows: DataFrame, label_col: str, features: list[str], test_cut: float
+    rows: DataFrame, label_col: str, features: list[str], test_cut: float, max_bins: int
 ) -> tuple[int, int, int]:
     """One pass over the prepared rows (which materializes their cache): counts and data checks.
 
@@ -235,23 +245,29 @@ def check_rows(
             f"{total} rows are too few to hold out {TEST_SHARE:.0%} for testing; raise --fraction "
             "or use more data"
         )
-    return total, test_rows, int(stats["max_label"]) + 1
+    classes = int(stats["max_label"]) + 1
+    check_class_count(classes, len(features), max_bins, label_col)
+    return total, test_rows, classes
 
 
 def train(args: Any) -> dict[str, Any]:
     """The whole run; returns the metrics written to metrics.json."""
 
     check_local_input(args.input)
+    storage.refuse_local_complete(args.output)
     local = local_task_slots(args.master) is not None
     spark = start_spark(APP_NAME, args.master, {**default_conf(args.master), **args.spark_conf})
     try:
+        storage.refuse_remote_complete(spark, args.output)
         frame = read_input(spark, args.input, args.format)
         rows, features = prepared_rows(frame, args.label_col, args.fraction, args.seed)
         rows = rows.cache()
         loaded = seconds_since_process_start()
 
         test_cut = args.fraction * TEST_SHARE
-        total, test_rows, classes = check_rows(rows, args.label_col, features, test_cut)
+        total, test_rows, classes = check_rows(
+            rows, args.label_col, features, test_cut, args.max_bins
+        )
         # Declaring the classes spares Spark a pass to find the largest label.
         label = F.col(f"`{args.label_col}`").alias(
             "label", metadata={"ml_attr": {"type": "nominal", "num_vals": classes}}
@@ -280,8 +296,7 @@ def train(args: Any) -> dict[str, Any]:
         result = scores(confusion)
         evaluated = seconds_since_process_start()
 
-        with AtomicDirectory(args.output) as staging:
-            model.write().save(str(staging / MODEL_DIR))
+        with storage.run_folder(spark, args.output, model) as write_metrics:
             metrics = {
                 "accuracy": result.accuracy,
                 "weighted_precision": result.weighted_precision,
@@ -300,6 +315,8 @@ def train(args: Any) -> dict[str, Any]:
                 "executors": at_fit.count,
                 "executor_wait_seconds": round(at_fit.wait_seconds, 3),
                 "executors_lost": lost_executors(spark, local),
+                **task_totals(spark),
+                "finished_timestamp_seconds": round(time.time(), 3),
                 "spark_version": spark.version,
                 "application_id": spark.sparkContext.applicationId,
                 "application_name": spark.sparkContext.appName,
@@ -311,7 +328,7 @@ def train(args: Any) -> dict[str, Any]:
                 "impurity": args.impurity,
                 "seed": args.seed,
             }
-            (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+            write_metrics(metrics)
         return metrics
     finally:
         spark.stop()

@@ -20,7 +20,7 @@ KIND = "SparkApplication"
 
 # Where the image keeps the sample dataset it generates when built with SAMPLE_ROWS > 0.
 BAKED_SAMPLE_PATH = f"{APP_DIR}/data/sample"
-# Scratch output inside the driver pod; results leave the pod as metrics (logs, Pushgateway).
+# Scratch output inside the driver pod when the stack has no bucket (the local target).
 OUTPUT_DIR = "/tmp/spark-doks/output"
 
 # The apache/spark image's non-root user.
@@ -72,8 +72,20 @@ class TrainingRun:
     image_pull_policy: str = "IfNotPresent"
     # Tells apart runs that are otherwise the same, e.g. the same count in two executor sweeps.
     name_salt: str = ""
+    # Where driver and executors run: on DOKS the Spark pool's label and the taint that keeps
+    # every other pod off it; empty on a local cluster, whose nodes carry neither.
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, str], ...] = ()
+    # s3a://<bucket>/runs/: the run writes to <runs_uri><name>/; empty keeps results in the pod.
+    runs_uri: str = ""
+    # Secret whose keys become the driver's and executors' environment (the bucket's key).
+    credentials_secret: str | None = None
     # The user's handle to re-run the same settings (stack config runId); shown in the name.
     run_id: str = ""
+
+    @property
+    def output(self) -> str:
+        return f"{self.runs_uri}{self.name}" if self.runs_uri else OUTPUT_DIR
 
     @property
     def name(self) -> str:
@@ -119,7 +131,7 @@ def arguments(run: TrainingRun) -> list[str]:
         "--input",
         run.input_path or BAKED_SAMPLE_PATH,
         "--output",
-        OUTPUT_DIR,
+        run.output,
         "--fraction",
         str(run.data_fraction),
         "--max-depth",
@@ -135,12 +147,18 @@ def spark_application(run: TrainingRun) -> dict[str, Any]:
         "app.kubernetes.io/component": "training",
         "app.kubernetes.io/instance": run.name,
     }
-    pod_common = {
+    pod_common: dict[str, Any] = {
         "labels": labels,
         "serviceAccount": run.service_account,
         "securityContext": _security_context(),
         "podSecurityContext": _pod_security_context(),
     }
+    if run.node_selector:
+        pod_common["nodeSelector"] = dict(run.node_selector)
+    if run.tolerations:
+        pod_common["tolerations"] = [dict(toleration) for toleration in run.tolerations]
+    if run.credentials_secret is not None:
+        pod_common["envFrom"] = [{"secretRef": {"name": run.credentials_secret}}]
     spec: dict[str, Any] = {
         "type": "Python",
         "mode": "cluster",

@@ -1,4 +1,4 @@
-"""What a training run and the node pool cost on DigitalOcean Kubernetes.
+"""What a training run and the node pools cost on DigitalOcean Kubernetes.
 
 Billing (DOKS pricing page, as documented in 2026): worker nodes are Droplets billed per second
 at the Droplet price, where the per-second rate is the monthly price over 28 days (672 hours); a
@@ -147,6 +147,22 @@ def pool_monthly_cost(
         )
     monthly = prices.monthly_price_usd(node_size)
     return MonthlyPoolCost(min_nodes * monthly, max_nodes * monthly)
+
+
+def platform_monthly_cost(
+    prices: PriceTable,
+    system_node_size: str,
+    system_node_count: int,
+    spark_pool: MonthlyPoolCost,
+) -> MonthlyPoolCost:
+    """A month of the whole platform: the fixed system pool plus the Spark pool at each bound.
+
+    With the Spark pool at its floor of 0 nodes, an idle platform costs the system pool only.
+    """
+    system = pool_monthly_cost(prices, system_node_size, system_node_count, system_node_count)
+    return MonthlyPoolCost(
+        system.floor_usd + spark_pool.floor_usd, system.ceiling_usd + spark_pool.ceiling_usd
+    )
 
 
 class CostedRun(Protocol):

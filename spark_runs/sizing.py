@@ -1,8 +1,10 @@
-"""How Spark pods fit on DigitalOcean Kubernetes nodes.
+"""How pods fit on the nodes of the two DigitalOcean Kubernetes pools.
 
-One table of allocatable resources per droplet size slug and the fit rules built on it. The stack
-settings use it to reject executors that can never be scheduled, and the cost model uses it to
-count the nodes a run needs, so both always agree.
+One table of allocatable resources per droplet size slug and the fit rules built on it. The Spark
+pool holds the driver and the executors of a run; the fixed system pool holds the platform
+(spark-operator, Prometheus, Grafana and DOKS' own deployments). The stack settings use these
+rules to reject pools that can never hold their pods, and the cost model uses them to count the
+nodes a run needs, so both always agree.
 """
 
 import math
@@ -95,6 +97,46 @@ def pod_memory_mib(memory: str) -> int:
 class PodRequest:
     cpu_millis: int
     memory_mib: int
+
+
+# What the system pool must hold, as pod requests. The spark-operator's are the ones
+# infra/spark_operator_values.yaml sets (a test keeps them equal); the Prometheus and Grafana
+# charts set none, so theirs are budgets for a single training platform's series and dashboards,
+# and "doks-system" covers CoreDNS, the Cilium operator and the konnectivity server. Verify with:
+#   kubectl top pods -A --sort-by=memory
+SYSTEM_PODS: dict[str, PodRequest] = {
+    "spark-operator-controller": PodRequest(100, 512),
+    "spark-operator-webhook": PodRequest(50, 128),
+    "prometheus-server": PodRequest(200, 1024),
+    "prometheus-alertmanager": PodRequest(20, 64),
+    "kube-state-metrics": PodRequest(20, 64),
+    "prometheus-pushgateway": PodRequest(20, 32),
+    "grafana": PodRequest(100, 256),
+    "doks-system": PodRequest(200, 256),
+}
+
+
+def system_nodes_needed(size: NodeSize) -> int:
+    """Nodes of ``size`` that hold every system pod, packed first-fit by decreasing memory.
+
+    Raises ValueError when one system pod fits on no node of this size.
+    """
+    free: list[tuple[int, int]] = []
+    for name, pod in sorted(SYSTEM_PODS.items(), key=lambda item: -item[1].memory_mib):
+        if pods_per_node(size, pod) == 0:
+            raise ValueError(f"{name} needs more than a {size.slug} node has for pods")
+        for index, (cpu, memory) in enumerate(free):
+            if cpu >= pod.cpu_millis and memory >= pod.memory_mib:
+                free[index] = (cpu - pod.cpu_millis, memory - pod.memory_mib)
+                break
+        else:
+            free.append(
+                (
+                    schedulable_cpu_millis(size) - pod.cpu_millis,
+                    schedulable_memory_mib(size) - pod.memory_mib,
+                )
+            )
+    return len(free)
 
 
 def spark_pod(cpu_millis: int, memory: str) -> PodRequest:

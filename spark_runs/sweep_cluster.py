@@ -2,10 +2,10 @@
 
 Each run copies what the stack's own SparkApplication uses (service account, pull secret, Spark
 conf, driver memory, tree depth); the executor count, executor size, input and fraction are the
-sweep's, and the partitioning follows the executor count (spark_job.tuning). It
-waits for the application to finish, reads the trainer's one-line JSON summary from the driver
-log, and deletes the application; on exit, interrupted or not, it deletes every application it
-created that still exists.
+sweep's, and the partitioning follows the executor count (spark_job.tuning). It waits for the
+application to finish, reads the run's metrics.json from the stack's bucket (the driver log's JSON
+summary on a stack without one), and deletes the application; on exit, interrupted or not, it
+deletes every application it created that still exists.
 """
 
 import argparse
@@ -22,7 +22,7 @@ from kubernetes.client.exceptions import ApiException
 
 from spark_job.tuning import spark_tuning_conf
 from spark_runs.application import TrainingRun, spark_application
-from spark_runs.run_result import RunFailed, RunMetrics, summary_from_log
+from spark_runs.run_result import RunFailed, RunMetrics, parse_metrics, summary_from_log
 
 GROUP = "sparkoperator.k8s.io"
 VERSION = "v1beta2"
@@ -54,6 +54,12 @@ class PodLogs(Protocol):
     def read_namespaced_pod_log(self, name: str, namespace: str, container: str) -> str: ...
 
 
+class RunStore(Protocol):
+    """Where runs leave their metrics.json (spark_runs.results.RunsInBucket)."""
+
+    def metrics_text(self, run_name: str) -> str | None: ...
+
+
 class ClusterBackend:
     def __init__(
         self,
@@ -62,12 +68,14 @@ class ClusterBackend:
         template: TrainingRun,
         timeout_seconds: float,
         sleep: Callable[[float], None] = time.sleep,
+        run_store: RunStore | None = None,
     ) -> None:
         self.custom_objects = custom_objects
         self.pod_logs = pod_logs
         self.template = template
         self.timeout_seconds = timeout_seconds
         self.sleep = sleep
+        self.run_store = run_store
         self.sweep_id = uuid.uuid4().hex[:8]
         self.created: list[str] = []
 
@@ -101,11 +109,22 @@ class ClusterBackend:
             raise RunFailed(f"SparkApplication {run.name} finished without a driver pod")
         log = self.pod_logs.read_namespaced_pod_log(driver_pod, run.namespace, DRIVER_CONTAINER)
         log_path.write_text(log)
-        metrics = summary_from_log(log, f"the driver log of {run.name}")
+        metrics = self._metrics(run, log)
         run_dir.mkdir(parents=True)
         (run_dir / "metrics.json").write_text(metrics.model_dump_json(indent=2) + "\n")
         self._delete(run.name)
         return metrics
+
+    def _metrics(self, run: TrainingRun, log: str) -> RunMetrics:
+        if not run.runs_uri or self.run_store is None:
+            return summary_from_log(log, f"the driver log of {run.name}")
+        text = self.run_store.metrics_text(run.name)
+        if text is None:
+            raise RunFailed(
+                f"SparkApplication {run.name} completed but {run.output}/metrics.json does not "
+                "exist, so the run is incomplete; see its driver log"
+            )
+        return parse_metrics(text, f"{run.output}/metrics.json")
 
     def _wait(self, run: TrainingRun) -> dict[str, Any]:
         deadline = time.monotonic() + self.timeout_seconds
@@ -181,6 +200,8 @@ def template_from_application(
         if "--max-depth" in trainer_arguments
         else TrainingRun.max_depth
     )
+    output = trainer_arguments[trainer_arguments.index("--output") + 1]
+    secrets = [source["secretRef"]["name"] for source in driver.get("envFrom", [])]
     return TrainingRun(
         namespace=namespace,
         image=image,
@@ -195,6 +216,11 @@ def template_from_application(
         data_fraction=fraction,
         max_depth=max_depth,
         spark_conf=dict(spec.get("sparkConf") or {}),
+        node_selector=dict(driver.get("nodeSelector") or {}),
+        tolerations=tuple(driver.get("tolerations") or ()),
+        # s3a://<bucket>/runs/<name>: the sweep's runs go beside the stack's.
+        runs_uri=output.rsplit("/", 1)[0] + "/" if output.startswith("s3a://") else "",
+        credentials_secret=secrets[0] if secrets else None,
     )
 
 
@@ -246,5 +272,20 @@ def cluster_backend(
         executor_core_request=arguments.executor_core_request,
         executor_memory=arguments.executor_memory,
     )
-    backend = ClusterBackend(custom_objects, client.CoreV1Api(), template, arguments.timeout)
+    run_store = None
+    if "bucket" in outputs:
+        from spark_runs.results import RunsInBucket, StoreError, spaces_client
+
+        try:
+            client_for_bucket = spaces_client(str(outputs["spacesRegion"]))
+        except StoreError as error:
+            raise ValueError(str(error)) from None
+        run_store = RunsInBucket(client_for_bucket, str(outputs["bucket"]))
+    backend = ClusterBackend(
+        custom_objects,
+        client.CoreV1Api(),
+        template,
+        arguments.timeout,
+        run_store=run_store,
+    )
     return cleaning_up(backend)

@@ -12,7 +12,7 @@ missing() {
 backend_url="${PULUMI_BACKEND_URL:-}"
 
 if [ -z "${DIGITALOCEAN_TOKEN:-}" ]; then
-  missing "secret DIGITALOCEAN_TOKEN is empty: add a DigitalOcean API token as a repository secret"
+  missing "secret DIGITALOCEAN_TOKEN is empty: add the DigitalOcean API token as a secret of this job's environment (preview, dev or production)"
 fi
 
 case "$backend_url" in

@@ -1,4 +1,5 @@
-"""DigitalOcean settings that keep the cluster patched and registry credentials short-lived."""
+"""DigitalOcean settings that keep the cluster patched, leave nothing billable behind, keep
+registry credentials short-lived and keep the protected stacks' cluster and registry protected."""
 
 from pulumi_policy import (
     PolicyConfigSchema,
@@ -11,7 +12,18 @@ DOKS_CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 REGISTRY_CREDENTIALS = (
     "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
 )
+DOKS_NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
+CONTAINER_REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
 DEFAULT_MAX_WRITE_EXPIRY_SECONDS = 86_400
+# Stacks whose cluster, pools and registry must be protected: prod, and the account stack that
+# holds the registry prod pulls from.
+DEFAULT_PROTECTED_STACKS = ["prod", "account"]
+PROTECTED_TYPES = (DOKS_CLUSTER, DOKS_NODE_POOL, CONTAINER_REGISTRY)
+
+
+def stack_of(urn: str) -> str:
+    """The stack name in a URN (``urn:pulumi:STACK::PROJECT::TYPE::NAME``)."""
+    return urn.split("::", 1)[0].removeprefix("urn:pulumi:")
 
 
 def _validate_upgrades(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -39,6 +51,33 @@ def _validate_write_expiry(args: ResourceValidationArgs, report_violation: Repor
         )
 
 
+def _validate_associated_resources(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    if args.resource_type != DOKS_CLUSTER:
+        return
+    if args.props.get("destroyAllAssociatedResources") is not True:
+        report_violation(
+            "DOKS cluster does not destroy its associated resources; set "
+            "destroy_all_associated_resources=True so the volumes of PersistentVolumeClaims and "
+            "the load balancers of Services are deleted with it instead of staying billed.",
+            None,
+        )
+
+
+def _validate_protected(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type not in PROTECTED_TYPES:
+        return
+    stacks = list(args.get_config().get("stacks", DEFAULT_PROTECTED_STACKS))
+    stack = stack_of(args.urn)
+    if stack in stacks and not args.opts.protect:
+        report_violation(
+            f"{args.resource_type.rsplit(':', 1)[-1]} {args.name} in stack {stack} is not "
+            f"protected; set spark-doks:protect to true in Pulumi.{stack}.yaml.",
+            None,
+        )
+
+
 doks_upgrades = ResourceValidationPolicy(
     name="doks-auto-and-surge-upgrade",
     description="DOKS clusters have auto-upgrade and surge-upgrade on.",
@@ -55,6 +94,27 @@ registry_write_credentials_expire = ResourceValidationPolicy(
                 "type": "integer",
                 "minimum": 1,
                 "default": DEFAULT_MAX_WRITE_EXPIRY_SECONDS,
+            }
+        }
+    ),
+)
+
+doks_destroys_associated_resources = ResourceValidationPolicy(
+    name="doks-destroys-associated-resources",
+    description="Deleting a DOKS cluster also deletes its volumes and load balancers.",
+    validate=_validate_associated_resources,
+)
+
+protected_in_protected_stacks = ResourceValidationPolicy(
+    name="protected-in-protected-stacks",
+    description="Clusters, node pools and registries of the protected stacks are protected.",
+    validate=_validate_protected,
+    config_schema=PolicyConfigSchema(
+        properties={
+            "stacks": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULT_PROTECTED_STACKS,
             }
         }
     ),

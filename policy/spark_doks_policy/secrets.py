@@ -4,7 +4,9 @@ The policy SDK hands validations plain values (it unwraps Pulumi secrets before 
 "is this a secret" cannot be read off a value. What can be checked is where a value comes from:
 a Kubernetes Secret's data must be computed from another resource's outputs (a generated
 password, the registry's credentials), which the engine reports as property dependencies; a
-string typed into the program has none.
+string typed into the program has none. The one other legitimate source, a secret stack config
+value (`pulumi config set --secret`), has none either: such a Secret names its config key in the
+SECRET_CONFIG_ANNOTATION annotation, which a reviewer can check against Pulumi.yaml.
 """
 
 from collections.abc import Mapping
@@ -22,6 +24,7 @@ from pulumi_policy import (
 from .kubernetes import HELM_RELEASE_TYPES, SECRET, mapping
 
 SECRET_DATA_FIELDS = ("data", "stringData")
+SECRET_CONFIG_ANNOTATION = "spark-doks.io/data-from-secret-config"
 
 
 def _grafana_values(chart: str, values: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -62,6 +65,9 @@ def _validate_grafana_password(
 
 
 def _secret_data_violations(secret: PolicyResource) -> list[str]:
+    annotations = mapping(mapping(secret.props.get("metadata")).get("annotations"))
+    if annotations.get(SECRET_CONFIG_ANNOTATION):
+        return []
     fields = [field for field in SECRET_DATA_FIELDS if mapping(secret.props.get(field))]
     return [
         field

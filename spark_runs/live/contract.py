@@ -11,14 +11,12 @@ PROJECT = "spark-doks"
 # Stack config keys the live test sets that today's infra/settings.py may not declare yet,
 # with the branch that adds each.
 ASSUMED_CONFIG_KEYS: dict[str, str] = {
-    "systemNodeSize": "day2",
-    "systemNodeCount": "day2",
     "waitForRun": "runs",
     "runTimeoutSeconds": "runs",
 }
 
-# Stack outputs the live test reads, beyond today's clusterName/clusterId/kubeconfig/
-# sparkApplicationName/jobNamespace.
+# Stack outputs the live test reads, beyond today's clusterName/clusterId/
+# sparkApplicationName/jobNamespace. The stack exports no kubeconfig: doctl writes one.
 BUCKET_OUTPUT = "bucket"  # spaces: the stack's Spaces bucket name
 RUNS_PREFIX_OUTPUT = "runsPrefix"  # spaces: e.g. "runs/" (runs write s3a://<bucket>/runs/<app>/)
 DEFAULT_RUNS_PREFIX = "runs/"
@@ -31,7 +29,8 @@ EXECUTORS_FIELD = "executors"
 # In-cluster services reached through `kubectl port-forward` (namespace, service, service port).
 PROMETHEUS_SERVICE = ("monitoring", "prometheus-server", 80)
 GRAFANA_SERVICE = ("monitoring", "grafana", 80)
-HISTORY_SERVER_SERVICE = ("spark-history", "spark-history-server", 18080)  # spaces branch
+# spaces branch: in the job namespace (jobNamespace, default spark-jobs) beside the runs it shows
+HISTORY_SERVER_SERVICE = ("spark-jobs", "spark-history-server", 18080)
 GRAFANA_ADMIN_SECRET = ("monitoring", "grafana-admin", "admin-user", "admin-password")
 
 

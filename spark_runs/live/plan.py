@@ -15,7 +15,7 @@ from spark_runs.sizing import NODE_SIZES, nodes_needed
 REGION = "sfo3"  # has both DOKS and Spaces
 NODE_SIZE = "s-2vcpu-4gb"
 SYSTEM_NODE_SIZE = "s-2vcpu-4gb"
-SYSTEM_NODE_COUNT = 1
+SYSTEM_NODE_COUNT = 2  # what infra's system-pool fit rule asks of s-2vcpu-4gb
 EXECUTOR_CORES = 1
 EXECUTOR_MEMORY = "1g"
 DRIVER_MEMORY = "1g"
@@ -58,7 +58,6 @@ def stack_config(executor_instances: int) -> dict[str, str]:
         "target": "digitalocean",
         "region": REGION,
         "haControlPlane": "false",
-        "registryTier": "basic",
         "nodeSize": NODE_SIZE,
         "minNodes": "1",
         "maxNodes": str(_max_nodes()),

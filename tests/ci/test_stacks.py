@@ -16,6 +16,7 @@ from spark_runs import sizing
 from tests.support import REPO_ROOT
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
 REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
 APPLICATION = "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication"
 DIGITALOCEAN_STACKS = ["dev", "prod"]
@@ -65,7 +66,7 @@ def test_prod_sets_the_same_keys_as_dev_with_production_values() -> None:
     prod_settings = load_settings(stack_config("prod"))
     assert (dev_settings.ha_control_plane, prod_settings.ha_control_plane) == (False, True)
     assert (dev_settings.alerting, prod_settings.alerting) == (False, True)
-    assert prod_settings.registry_tier.value == "professional" != dev_settings.registry_tier.value
+    assert (dev_settings.protect, prod_settings.protect) == (False, True)
     dev_node = sizing.NODE_SIZES[dev_settings.node_size]
     prod_node = sizing.NODE_SIZES[prod_settings.node_size]
     assert prod_node.allocatable_cpu_millis > dev_node.allocatable_cpu_millis
@@ -82,7 +83,7 @@ def test_prod_run_fits_its_pool_with_room_to_spare() -> None:
         sizing.parse_cpu_millis(settings.executor_core_request),
         settings.executor_memory,
     )
-    # The pool also holds the operator and the monitoring stack; leave at least half free.
+    # The Spark pool holds only Spark pods; leave room for a second run or a sweep beside it.
     assert needed <= settings.max_nodes // 2
 
 
@@ -93,20 +94,36 @@ def test_program_builds_the_cluster_each_stack_file_asks_for(
     cluster = run.one(CLUSTER).inputs
     assert cluster["ha"] is settings.ha_control_plane
     assert cluster["region"] == settings.region
-    pool = cluster["nodePool"]
-    assert (pool["size"], pool["minNodes"], pool["maxNodes"]) == (
+    system = cluster["nodePool"]
+    assert (system["size"], system["nodeCount"]) == (
+        settings.system_node_size,
+        settings.system_node_count,
+    )
+    spark = run.one(NODE_POOL).inputs
+    assert (spark["size"], spark["minNodes"], spark["maxNodes"]) == (
         settings.node_size,
         settings.min_nodes,
         settings.max_nodes,
     )
     assert f"spark-doks-{run.stack}" in cluster["tags"]
+    assert not run.of_type(REGISTRY)
 
 
-def test_program_subscribes_the_registry_tier_each_stack_file_asks_for(
-    offline: tuple[Settings, OfflineRun],
-) -> None:
-    settings, run = offline
-    assert run.one(REGISTRY).inputs["subscriptionTierSlug"] == settings.registry_tier.value
+@pytest.mark.parametrize("stack", DIGITALOCEAN_STACKS)
+def test_each_digitalocean_stack_file_pins_the_kubernetes_minor(stack: str) -> None:
+    pinned = stack_file(stack)["config"]["spark-doks:kubernetesVersion"]
+    assert pinned.count(".") == 2 and pinned.endswith(".")
+    assert load_settings(stack_config(stack)).kubernetes_version == pinned
+
+
+def test_the_account_stack_holds_the_one_registry_with_its_tier_and_region() -> None:
+    settings = load_settings(stack_config("account"))
+    run = run_offline(stack_config("account"), "account")
+    registry = run.one(REGISTRY)
+    assert registry.inputs["subscriptionTierSlug"] == settings.registry_tier.value
+    assert registry.inputs["region"] == settings.registry_region
+    assert registry.protect is True
+    assert run.outputs["registryName"] == registry.inputs["name"]
 
 
 def test_program_sizes_the_training_run_from_each_stack_file(
@@ -124,12 +141,17 @@ def test_program_sizes_the_training_run_from_each_stack_file(
     assert run.one(APPLICATION).inputs["metadata"]["namespace"] == settings.job_namespace
 
 
-def test_each_stack_exports_every_output_with_the_kubeconfig_secret(
+def test_each_stack_exports_every_output_and_no_kubeconfig(
     offline: tuple[Settings, OfflineRun],
 ) -> None:
     _, run = offline
-    assert {"clusterName", "clusterId", "kubeconfig", "image", "followCommands"} <= set(run.outputs)
-    assert "kubeconfig" in run.secret_outputs
+    assert {"clusterName", "clusterId", "image", "followCommands"} <= set(run.outputs)
+    # An exported kubeconfig expires; `doctl kubernetes cluster kubeconfig save` renews its own.
+    assert "kubeconfig" not in run.outputs and not run.secret_outputs
+    assert (
+        f"doctl kubernetes cluster kubeconfig save {run.outputs['clusterName']}"
+        in (run.outputs["followCommands"])
+    )
 
 
 def test_the_stacks_listed_here_are_the_ones_ci_deploys() -> None:

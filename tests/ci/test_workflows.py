@@ -22,6 +22,14 @@ SETUP_ACTION_REF = "./.github/actions/pulumi-python"
 PULUMI_ACTION = "pulumi/actions@v7"
 # The stack whose state and cluster live on a developer's machine (docs/decisions.md, "CI").
 LOCAL_STACK = "local"
+PREVIEW_ENVIRONMENT = "preview"
+PRODUCTION_ENVIRONMENT = "production"
+# The environment whose DigitalOcean token each kind of pulumi job gets.
+ENVIRONMENT_OF_UP = {"dev": "dev", "prod": PRODUCTION_ENVIRONMENT}
+# Jobs that only read stack outputs but write the team's registry (tag deletion, GC).
+REGISTRY_ENVIRONMENT = "registry"
+REGISTRY_JOBS = {("registry-gc.yml", "gc")}
+DOCTL_ACTION = "digitalocean/action-doctl@v2"
 SECRET_ENV = {
     "PULUMI_ACCESS_TOKEN": "PULUMI_ACCESS_TOKEN",
     "PULUMI_CONFIG_PASSPHRASE": "PULUMI_CONFIG_PASSPHRASE",
@@ -156,7 +164,9 @@ def test_previews_skip_fork_pull_requests_which_get_no_secrets() -> None:
 def test_every_pulumi_command_enforces_the_policy_pack() -> None:
     policy_dir = REPO_ROOT / "policy"
     assert (policy_dir / "PulumiPolicy.yaml").is_file()
-    commands = [step for _, _, _, job in pulumi_jobs() for step in pulumi_steps(job)]
+    # `output` (registry-gc.yml) only reads a stack's outputs from state; it runs no program.
+    steps = [step for _, _, _, job in pulumi_jobs() for step in pulumi_steps(job)]
+    commands = [step for step in steps if step["with"]["command"] != "output"]
     assert len(commands) == 4
     for step in commands:
         assert step["uses"] == PULUMI_ACTION
@@ -189,7 +199,8 @@ def test_prod_reviewers_see_a_preview_before_they_approve() -> None:
     up = next(job for job in jobs.values() if stacks_run_by(job, "up") == {"prod"})
     preview = jobs[up["needs"]]
     assert stacks_run_by(preview, "preview") == {"prod"}
-    assert "environment" not in preview
+    # Not `production`: that would ask for the approval before the diff exists.
+    assert preview["environment"] == PREVIEW_ENVIRONMENT
     (step,) = pulumi_steps(preview)
     assert step["with"]["comment-on-summary"] is True
     assert step["with"]["policyPacks"] == "policy"
@@ -335,3 +346,36 @@ def test_the_cli_version_installed_is_the_pulumi_pin_in_requirements(tmp_path: P
         if line.startswith("pulumi==")
     ]
     assert output.read_text() == f"version={requirement.removeprefix('pulumi==')}\n"
+
+
+def test_every_pulumi_job_takes_its_digitalocean_token_from_its_own_environment() -> None:
+    for path, _, job_id, job in pulumi_jobs():
+        updated = stacks_run_by(job, "up")
+        if updated:
+            (stack,) = updated
+            assert job["environment"] == ENVIRONMENT_OF_UP[stack], (path.name, job_id)
+        elif (path.name, job_id) in REGISTRY_JOBS:
+            assert job["environment"] == REGISTRY_ENVIRONMENT, (path.name, job_id)
+        else:
+            assert job["environment"] == PREVIEW_ENVIRONMENT, (path.name, job_id)
+
+
+def test_pull_request_code_never_sees_the_production_token() -> None:
+    for path, workflow, job_id, job in pulumi_jobs():
+        if "pull_request" in triggers(workflow) or "pull_request_target" in triggers(workflow):
+            assert job["environment"] == PREVIEW_ENVIRONMENT, (path.name, job_id)
+    production = [
+        (path.name, job_id)
+        for path, _, job_id, job in pulumi_jobs()
+        if job.get("environment") == PRODUCTION_ENVIRONMENT
+    ]
+    assert production == [("deploy-prod.yml", "up")]
+
+
+def test_every_pulumi_job_has_doctl_for_the_cluster_kubeconfig() -> None:
+    for path, _, job_id, job in pulumi_jobs():
+        uses = [step.get("uses") for step in job["steps"]]
+        assert DOCTL_ACTION in uses, (path.name, job_id)
+        doctl = job["steps"][uses.index(DOCTL_ACTION)]
+        assert doctl["with"]["token"] == "${{ secrets.DIGITALOCEAN_TOKEN }}"
+        assert uses.index(DOCTL_ACTION) < min(uses.index(s["uses"]) for s in pulumi_steps(job))

@@ -9,6 +9,7 @@ import yaml
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 
 from infra.observability import (
+    ALERT_SECRET,
     GRAFANA_CHART_VERSION,
     NAMESPACE,
     PROMETHEUS_CHART_VERSION,
@@ -19,7 +20,7 @@ from infra.observability import (
 )
 from infra.offline import DeclaredResource, OfflineRun
 from monitoring.grafana import DATASOURCE_UID, dashboard_files
-from monitoring.queries import ALERTS
+from monitoring.queries import ALERTS, POD_APPLICATION_LABEL, SPARK_APPLICATION_LABEL
 from monitoring.spark_metrics import DRIVER_PATH, EXECUTORS_PATH
 from tests.support import schema_file, unknown_helm_values
 
@@ -56,7 +57,7 @@ def test_grafana_admin_password_is_generated_secret_and_read_from_the_secret(
     assert values["admin"]["passwordKey"] in plain
     assert "adminPassword" not in values
     assert admin_secret(run).urn in release(run, "grafana").dependencies
-    assert run.secret_outputs == {"kubeconfig"}
+    assert run.secret_outputs == set()
 
 
 def test_releases_are_pinned_in_the_monitoring_namespace(program: Program) -> None:
@@ -102,15 +103,79 @@ def test_both_spark_endpoints_are_scraped_from_driver_pods_of_the_job_namespace(
     assert values["kube-state-metrics"]["enabled"] is True
 
 
+WEBHOOK = "https://hooks.slack.com/services/T000/B000/not-a-real-token"
+
+
 def test_alert_rules_are_installed_and_alertmanager_follows_the_alerting_key(
     program: Program,
 ) -> None:
     values = release(program(), "prometheus").inputs["values"]
     (group,) = values["serverFiles"]["alerting_rules.yml"]["groups"]
     assert [rule["alert"] for rule in group["rules"]] == [alert.name for alert in ALERTS]
-    assert values["alertmanager"]["enabled"] is False
-    alerting = release(program(alerting="true"), "prometheus").inputs["values"]
-    assert alerting["alertmanager"]["enabled"] is True
+    assert values["alertmanager"] == {"enabled": False}
+    alerting = program(alerting="true", alertSlackWebhookUrl=WEBHOOK)
+    assert release(alerting, "prometheus").inputs["values"]["alertmanager"]["enabled"] is True
+
+
+def test_alerts_reach_slack_through_a_mounted_secret_never_the_values(program: Program) -> None:
+    run = program(alerting="true", alertSlackWebhookUrl=WEBHOOK)
+    prometheus = release(run, "prometheus")
+    alertmanager = prometheus.inputs["values"]["alertmanager"]
+    (receiver,) = alertmanager["config"]["receivers"]
+    assert alertmanager["config"]["route"]["receiver"] == receiver["name"]
+    (slack,) = receiver["slack_configs"]
+    (mount,) = alertmanager["extraSecretMounts"]
+    assert mount["secretName"] == ALERT_SECRET and mount["readOnly"] is True
+    (secret,) = [r for r in run.of_type(SECRET) if r.inputs["metadata"]["name"] == ALERT_SECRET]
+    string_data = secret.inputs["stringData"]
+    assert is_rpc_secret(string_data) or any(map(is_rpc_secret, string_data.values()))
+    plain = {key: unwrap_rpc_secret(value) for key, value in unwrap_rpc_secret(string_data).items()}
+    (key,) = plain
+    assert plain[key] == WEBHOOK
+    assert slack["api_url_file"] == f"{mount['mountPath']}/{key}"
+    assert WEBHOOK not in yaml.safe_dump(prometheus.inputs["values"])
+    assert secret.urn in prometheus.dependencies
+    assert WEBHOOK not in str(run.outputs)
+
+
+def test_no_alert_secret_without_alerting(program: Program) -> None:
+    names = [r.inputs["metadata"]["name"] for r in program().of_type(SECRET)]
+    assert ALERT_SECRET not in names
+
+
+def test_pushgateway_keeps_pushed_runs_on_a_persistent_volume(program: Program) -> None:
+    values = release(program(), "prometheus").inputs["values"]["prometheus-pushgateway"]
+    volume = values["persistentVolume"]
+    assert volume["enabled"] is True
+    (persistence,) = [arg for arg in values["extraArgs"] if arg.startswith("--persistence.file=")]
+    assert persistence.removeprefix("--persistence.file=").startswith(volume["mountPath"] + "/")
+
+
+def test_prometheus_grafana_and_pushgateway_request_resources(program: Program) -> None:
+    # Without requests they run BestEffort: first evicted on a small node.
+    run = program()
+    prometheus = release(run, "prometheus").inputs["values"]
+    for resources in (
+        prometheus["server"]["resources"],
+        prometheus["prometheus-pushgateway"]["resources"],
+        prometheus["kube-state-metrics"]["resources"],
+        release(run, "grafana").inputs["values"]["resources"],
+    ):
+        assert set(resources["requests"]) == {"cpu", "memory"}
+        assert "memory" in resources["limits"]
+
+
+def ksm_label_name(label: str) -> str:
+    """kube-state-metrics' metric label for a Kubernetes label (non-alphanumerics become _)."""
+    return "label_" + "".join(char if char.isalnum() else "_" for char in label)
+
+
+def test_kube_state_metrics_exports_the_pod_labels_the_queries_join_on(program: Program) -> None:
+    values = release(program(), "prometheus").inputs["values"]["kube-state-metrics"]
+    (pods,) = [entry for entry in values["metricLabelsAllowlist"] if entry.startswith("pods=")]
+    allowed = pods.removeprefix("pods=[").removesuffix("]").split(",")
+    exported = {ksm_label_name(label) for label in allowed}
+    assert {POD_APPLICATION_LABEL, SPARK_APPLICATION_LABEL} <= exported
 
 
 def test_grafana_provisions_the_prometheus_datasource_and_every_dashboard(
@@ -148,14 +213,30 @@ def chart_defaults(chart: str) -> dict[str, Any]:
     return values
 
 
+# Keys of subcharts whose defaults `make schemas` does not fetch, read from their values.yaml in
+# prometheus-community/helm-charts (alertmanager 1.x: commit 00f58d73; kube-state-metrics 8.x).
+SUBCHART_KEYS = {
+    "alertmanager": {
+        "enabled": {},
+        "config": {"enabled": {}, "global": {}, "receivers": {}, "route": {}, "templates": {}},
+        "extraSecretMounts": {},
+        "resources": {},
+    },
+    "kube-state-metrics": {"enabled": {}, "metricLabelsAllowlist": {}, "resources": {}},
+}
+
+
 @pytest.mark.parametrize("alerting", [False, True])
 def test_every_prometheus_value_exists_in_the_chart(alerting: bool) -> None:
     values = prometheus_values("spark-jobs", "spark-operator", alerting)
     pushgateway = values.pop("prometheus-pushgateway")
+    subcharts = {name: values.pop(name) for name in SUBCHART_KEYS}
     assert unknown_helm_values(values, chart_defaults("prometheus")) == []
     # The pushgateway subchart's own defaults cover its keys beyond `enabled`.
     subchart = {"enabled": True, **chart_defaults("prometheus-pushgateway")}
     assert unknown_helm_values(pushgateway, subchart) == []
+    for name, keys in SUBCHART_KEYS.items():
+        assert unknown_helm_values(subcharts[name], keys) == [], name
     schema = yaml.safe_load(schema_file("charts/prometheus/values.schema.json").read_text())
     # The file names the unversioned "json-schema.org/schema#"; Helm validates with draft 7.
     jsonschema.Draft7Validator(schema).validate(

@@ -7,12 +7,25 @@ from infra.offline import OfflineRun
 Program = Callable[..., OfflineRun]
 
 
-def test_digitalocean_stack_exports_the_pool_cost_floor_and_ceiling(program: Program) -> None:
-    # s-4vcpu-8gb is $48/month: 1 node at the floor, 3 at the ceiling.
-    run = program(nodeSize="s-4vcpu-8gb", minNodes="1", maxNodes="3")
-    assert run.outputs["monthlyCostFloor"] == 48.0
-    assert run.outputs["monthlyCostCeiling"] == 144.0
+def test_digitalocean_stack_exports_the_cost_of_both_pools(program: Program) -> None:
+    # Spark pool: s-4vcpu-8gb is $48/month, 1 node at the floor, 3 at the ceiling.
+    # System pool: 1 fixed c-4 node ($84/month) at both bounds.
+    run = program(
+        nodeSize="s-4vcpu-8gb",
+        minNodes="1",
+        maxNodes="3",
+        systemNodeSize="c-4",
+        systemNodeCount="1",
+    )
+    assert run.outputs["monthlyCostFloor"] == 84.0 + 48.0
+    assert run.outputs["monthlyCostCeiling"] == 84.0 + 144.0
     assert "monthlyCostFloor" not in run.secret_outputs
+
+
+def test_an_idle_platform_costs_only_the_system_pool(program: Program) -> None:
+    # 2 fixed s-2vcpu-4gb system nodes at $24/month; the Spark pool scales to 0.
+    run = program(minNodes="0", systemNodeSize="s-2vcpu-4gb", systemNodeCount="2")
+    assert run.outputs["monthlyCostFloor"] == 2 * 24.0
 
 
 def test_local_stack_has_no_pool_to_price(program: Program) -> None:

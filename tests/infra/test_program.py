@@ -7,15 +7,20 @@ from typing import Any
 import pulumi
 import pytest
 
+from infra.image import SAMPLE_ROWS, context_digest
 from infra.offline import DeclaredResource, OfflineRun, PlatformMocks, RecordingMonitor
 from infra.settings import SettingsError
 from monitoring.spark_metrics import spark_metrics_conf
 from spark_job.tuning import spark_tuning_conf
+from spark_runs.image import BUILD_CONTEXT
 from tests.support import REPO_ROOT
 
 Program = Callable[..., OfflineRun]
+# How Pulumi marks a secret value in serialized inputs.
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
 CREDENTIALS = (
     "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
 )
@@ -60,11 +65,11 @@ def depends_on(resource: DeclaredResource, run: OfflineRun) -> set[str]:
     return {run.by_urn(urn).type for urn in resource.dependencies}
 
 
-@pytest.mark.parametrize(("min_nodes", "max_nodes"), [("2", "10"), ("3", "6")])
-def test_node_pool_autoscales_within_the_configured_bounds(
+@pytest.mark.parametrize(("min_nodes", "max_nodes"), [("0", "10"), ("3", "6")])
+def test_spark_pool_autoscales_within_the_configured_bounds(
     program: Program, min_nodes: str, max_nodes: str
 ) -> None:
-    pool = program(minNodes=min_nodes, maxNodes=max_nodes).one(CLUSTER).inputs["nodePool"]
+    pool = program(minNodes=min_nodes, maxNodes=max_nodes).one(NODE_POOL).inputs
     assert pool["autoScale"] is True
     assert (pool["minNodes"], pool["maxNodes"]) == (int(min_nodes), int(max_nodes))
     assert "nodeCount" not in pool
@@ -74,11 +79,11 @@ def test_cluster_upgrades_itself_in_a_maintenance_window(program: Program) -> No
     cluster = program(region="nyc3", nodeSize="s-4vcpu-8gb").one(CLUSTER).inputs
     assert cluster["autoUpgrade"] is True and cluster["surgeUpgrade"] is True
     assert cluster["maintenancePolicy"]["day"] and cluster["maintenancePolicy"]["startTime"]
-    assert cluster["region"] == "nyc3" and cluster["nodePool"]["size"] == "s-4vcpu-8gb"
+    assert cluster["region"] == "nyc3"
     assert "spark-doks-dev" in cluster["tags"]
 
 
-@pytest.mark.parametrize(("prefix", "version"), [("", "1.34.1-do.0"), ("1.33", "1.33.9-do.0")])
+@pytest.mark.parametrize(("prefix", "version"), [("1.34.", "1.34.9-do.0"), ("1.33", "1.33.9-do.0")])
 def test_kubernetes_version_comes_from_the_versions_lookup(
     program: Program, prefix: str, version: str
 ) -> None:
@@ -157,7 +162,11 @@ def test_rbac_is_namespaced_and_least_privilege(program: Program) -> None:
     assert binding.inputs["roleRef"]["name"] == role.inputs["metadata"]["name"]
     assert binding.inputs["roleRef"]["name"] not in {"edit", "admin", "cluster-admin"}
     (subject,) = binding.inputs["subjects"]
-    account = run.one(SERVICE_ACCOUNT).inputs["metadata"]
+    (account,) = [
+        resource.inputs["metadata"]
+        for resource in run.of_type(SERVICE_ACCOUNT)
+        if resource.inputs["metadata"]["name"] == spec(run)["driver"]["serviceAccount"]
+    ]
     assert (subject["kind"], subject["name"]) == ("ServiceAccount", account["name"])
     assert subject["namespace"] == account["namespace"] == role.inputs["metadata"]["namespace"]
 
@@ -226,16 +235,17 @@ def test_pull_secret_is_wired_to_service_account_and_application(program: Progra
     secret = pull_secret.inputs
     assert secret["type"] == "kubernetes.io/dockerconfigjson"
     name = secret["metadata"]["name"]
-    assert run.one(SERVICE_ACCOUNT).inputs["imagePullSecrets"] == [{"name": name}]
+    (account,) = [
+        resource.inputs
+        for resource in run.of_type(SERVICE_ACCOUNT)
+        if resource.inputs["metadata"]["name"] == spec(run)["driver"]["serviceAccount"]
+    ]
+    assert account["imagePullSecrets"] == [{"name": name}]
     assert spec(run)["imagePullSecrets"] == [name]
-    service_account = run.one(SERVICE_ACCOUNT).inputs["metadata"]["name"]
-    assert spec(run)["driver"]["serviceAccount"] == service_account
 
 
-def test_kubeconfig_output_is_secret_and_read_fresh_each_run(program: Program) -> None:
+def test_every_kubernetes_object_goes_through_the_cluster_provider(program: Program) -> None:
     run = program()
-    assert "kubeconfig" in run.secret_outputs
-    assert "fresh token" in run.outputs["kubeconfig"]
     provider = run.one(K8S_PROVIDER)
     assert provider.inputs["clusterIdentifier"] == run.outputs["clusterId"]
     kubernetes_objects = [r for r in run.resources if r.type.startswith("kubernetes:")]
@@ -248,7 +258,6 @@ def test_outputs_name_what_a_user_needs(program: Program) -> None:
     assert set(run.outputs) == {
         "clusterName",
         "clusterId",
-        "kubeconfig",
         "registryEndpoint",
         "monthlyCostFloor",
         "monthlyCostCeiling",
@@ -258,13 +267,17 @@ def test_outputs_name_what_a_user_needs(program: Program) -> None:
         "sparkApplicationName",
         "jobNamespace",
         "followCommands",
+        "bucket",
+        "spacesRegion",
+        "runsPrefix",
+        "historyServerCommand",
         "runState",
     }
     name = application(run).inputs["metadata"]["name"]
     assert run.outputs["sparkApplicationName"] == name
     assert run.outputs["jobNamespace"] == "spark-jobs"
     assert f"kubectl -n spark-jobs logs -f {name}-driver" in run.outputs["followCommands"]
-    assert run.secret_outputs == {"kubeconfig"}
+    assert run.secret_outputs == set()
 
 
 def test_changing_executor_instances_gives_a_new_application_name(program: Program) -> None:
@@ -312,6 +325,10 @@ INVALID = [
     ({"jobNamespace": "Spark Jobs"}, "jobNamespace"),
     ({"registryTier": "free"}, "registryTier"),
     ({"kubernetesVersion": "latest"}, "kubernetesVersion"),
+    ({"kubernetesVersion": ""}, "kubernetesVersion"),
+    ({"registryTier": "basic"}, "registryTier"),
+    ({"systemNodeCount": "1"}, "systemNodeCount"),
+    ({"target": "account", "registryTier": "starter"}, "registryTier"),
 ]
 
 
@@ -332,3 +349,33 @@ def test_invalid_config_names_the_key_and_declares_nothing(
         pulumi_program.run()
     assert [line.split()[0] for line in caught.value.problems] == [f"spark-doks:{key}"]
     assert recorded.resources == []
+
+
+def test_pushed_builds_take_their_layer_cache_from_the_registry(program: Program) -> None:
+    run = program()
+    image = run.one(IMAGE).inputs
+    repository = image["imageName"].rsplit(":", 1)[0]
+    assert image["build"]["cacheFrom"]["images"] == [f"{repository}:buildcache"]
+    assert image["build"]["args"]["BUILDKIT_INLINE_CACHE"] == "1"
+    tag = run.one("docker:index/tag:Tag").inputs
+    assert (tag["sourceImage"], tag["targetImage"]) == (
+        image["imageName"],
+        f"{repository}:buildcache",
+    )
+    pushed = run.one("docker:index/registryImage:RegistryImage")
+    assert pushed.inputs["name"] == f"{repository}:buildcache"
+    assert pushed.inputs["keepRemotely"] is True
+    assert pushed.inputs["triggers"]["build"] == run.one(IMAGE).state["repoDigest"]
+    auth = pushed.inputs["authConfig"]
+    assert auth[SECRET_SIGNATURE] and auth["value"]["username"] == "push-user"
+
+
+def test_the_cache_setting_is_not_part_of_the_image_tag(program: Program) -> None:
+    tag = program().one(IMAGE).inputs["imageName"].rsplit(":", 1)[1]
+    assert tag == context_digest(BUILD_CONTEXT, {"SAMPLE_ROWS": str(SAMPLE_ROWS)})[:16]
+
+
+def test_local_images_neither_use_nor_push_a_registry_cache(program: Program) -> None:
+    run = program("local", target="local")
+    assert "cacheFrom" not in run.one(IMAGE).inputs["build"]
+    assert not run.of_type("docker:index/registryImage:RegistryImage")

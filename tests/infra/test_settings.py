@@ -15,7 +15,10 @@ def test_defaults_are_the_dev_defaults_of_the_design() -> None:
     settings = load_settings({})
     assert settings.target is Target.DIGITALOCEAN
     assert (settings.region, settings.node_size) == ("sfo2", "s-2vcpu-4gb")
-    assert (settings.min_nodes, settings.max_nodes) == (2, 10)
+    assert (settings.min_nodes, settings.max_nodes) == (0, 10)
+    assert (settings.system_node_size, settings.system_node_count) == ("s-2vcpu-4gb", 2)
+    assert settings.kubernetes_version == "1.34."
+    assert settings.protect is False
     assert (settings.executor_instances, settings.executor_cores) == (4, 1)
     # 640m and an 800m CPU request: two executors share an s-2vcpu-4gb node (docs/decisions.md).
     assert (settings.executor_memory, settings.driver_memory) == ("640m", "1g")
@@ -26,6 +29,7 @@ def test_defaults_are_the_dev_defaults_of_the_design() -> None:
     assert settings.job_namespace == "spark-jobs"
     assert settings.data_fraction == 1.0
     assert settings.registry_tier is RegistryTier.BASIC
+    assert settings.registry_stack == "organization/spark-doks/account"
 
 
 def test_string_config_values_are_converted_to_their_types() -> None:
@@ -46,11 +50,21 @@ def test_the_issue_example_message() -> None:
 @pytest.mark.parametrize(
     ("config", "key", "fix"),
     [
-        ({"target": "aws"}, "target", "digitalocean or local"),
+        ({"target": "aws"}, "target", "digitalocean, local or account"),
         ({"region": "San Francisco"}, "region", "region slug"),
-        ({"kubernetesVersion": "latest"}, "kubernetesVersion", "empty (latest)"),
+        ({"kubernetesVersion": "latest"}, "kubernetesVersion", "minor version such as 1.34."),
+        ({"kubernetesVersion": ""}, "kubernetesVersion", "minor version such as 1.34."),
+        ({"kubernetesVersion": "1.34.1-do.0"}, "kubernetesVersion", "stop patch upgrades"),
         ({"nodeSize": "s-64vcpu"}, "nodeSize", "s-2vcpu-4gb"),
-        ({"minNodes": "0"}, "minNodes", ">= 1"),
+        ({"minNodes": "-1"}, "minNodes", ">= 0"),
+        ({"systemNodeCount": "0"}, "systemNodeCount", ">= 1"),
+        ({"systemNodeCount": "1"}, "systemNodeCount", "raise systemNodeCount to 2"),
+        ({"systemNodeSize": "s-1vcpu-2gb"}, "systemNodeCount", "larger systemNodeSize"),
+        ({"systemNodeSize": "s-64vcpu"}, "systemNodeSize", "s-2vcpu-4gb"),
+        ({"protect": "maybe"}, "protect", "true or false"),
+        ({"registryStack": "a b"}, "registryStack", "organization/spark-doks/account"),
+        ({"registryTier": "basic"}, "registryTier", "account stack only"),
+        ({"registryRegion": "sfo3"}, "registryRegion", "account stack only"),
         ({"minNodes": "3", "maxNodes": "2"}, "maxNodes", ">= minNodes (got 2 < 3)"),
         ({"executorInstances": "0"}, "executorInstances", ">= 1"),
         ({"executorCores": "two"}, "executorCores", "whole number"),
@@ -59,9 +73,12 @@ def test_the_issue_example_message() -> None:
         ({"dataFraction": "0"}, "dataFraction", "(0, 1]"),
         ({"dataFraction": "1.5"}, "dataFraction", "(0, 1]"),
         ({"jobNamespace": "Spark_Jobs"}, "jobNamespace", "DNS label"),
-        ({"registryTier": "gold"}, "registryTier", "starter, basic or professional"),
+        ({"target": "account", "registryTier": "gold"}, "registryTier", "basic or professional"),
+        ({"target": "account", "registryRegion": "?"}, "registryRegion", "region slug"),
         ({"maxDepth": "99"}, "maxDepth", "1 to 30"),
         ({"alerting": "sometimes"}, "alerting", "true or false"),
+        ({"alerting": "true"}, "alertSlackWebhookUrl", "pulumi config set --secret"),
+        ({"alertSlackWebhookUrl": "hooks.slack.com/x"}, "alertSlackWebhookUrl", "https://"),
         ({"executorNumber": "4"}, "executorNumber", "not a known key"),
     ],
 )
@@ -124,9 +141,21 @@ def test_config_keys_include_every_key_of_the_design_and_brief() -> None:
         "target", "region", "kubernetesVersion", "nodeSize", "minNodes", "maxNodes",
         "executorInstances", "executorCores", "executorMemory", "jobNamespace", "dataFraction",
         "registryTier", "haControlPlane", "alerting", "inputPath", "driverMemory", "maxDepth",
+        "systemNodeSize", "systemNodeCount", "protect", "registryStack", "registryRegion",
+        "alertSlackWebhookUrl",
+        "spacesRegion", "eventLogRetentionDays",
         "executorCoreRequest", "runId", "waitForRun", "executorWaitSeconds", "runTimeoutSeconds",
     }  # fmt: skip
     assert required == set(CONFIG_KEYS)
+
+
+def test_the_slack_webhook_never_appears_in_messages_or_the_settings_repr() -> None:
+    webhook = "http://hooks.slack.com/services/secret-token"
+    (problem,) = problems({"alerting": "true", "alertSlackWebhookUrl": webhook})
+    assert "secret-token" not in problem
+    settings = load_settings({"alerting": "true", "alertSlackWebhookUrl": "https://h/secret-token"})
+    assert "secret-token" not in repr(settings)
+    assert settings.alert_slack_webhook_url.get_secret_value() == "https://h/secret-token"
 
 
 @pytest.mark.parametrize(

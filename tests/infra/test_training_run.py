@@ -88,6 +88,7 @@ class EndingMocks(PlatformMocks):
     """Stand-ins whose SparkApplication has ended in ``state`` by the time `up` reads it back."""
 
     def __init__(self, state: str) -> None:
+        super().__init__()
         self.state = state
 
     def new_resource(

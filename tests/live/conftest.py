@@ -12,11 +12,15 @@ REQUIRED_ENV = {
     "DIGITALOCEAN_TOKEN": "a DigitalOcean API token with write scope",
     "SPACES_ACCESS_KEY_ID": "a Spaces access key (the provider creates the bucket with it)",
     "SPACES_SECRET_ACCESS_KEY": "its secret",
+    "PULUMI_BACKEND_URL": "the team's state backend, which holds the account stack and its registry"
+    " (README: first-time account setup)",
+    "PULUMI_CONFIG_PASSPHRASE": "the passphrase of that backend's stacks",
 }
 REQUIRED_TOOLS = {
     "pulumi": "the Pulumi CLI (https://www.pulumi.com/docs/install/)",
     "docker": "a Docker engine (builds the trainer image)",
     "kubectl": "kubectl (port-forwards to Prometheus, Grafana and the history server)",
+    "doctl": "doctl (the Kubernetes provider's kubeconfig runs it for credentials)",
 }
 
 

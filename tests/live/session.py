@@ -7,7 +7,6 @@ Pulumi.<stack>.yaml never lands in the repository and no dev or prod config can 
 import base64
 import json
 import os
-import secrets
 import shutil
 import socket
 import subprocess
@@ -69,8 +68,16 @@ class LiveStack:
         self.destroyed = True
 
     def kubeconfig(self, outputs: dict[str, Any]) -> Path:
+        """doctl's kubeconfig for the stack's cluster: it renews its own token on every use."""
+        shown = subprocess.run(
+            ["doctl", "kubernetes", "cluster", "kubeconfig", "show", str(outputs["clusterName"])],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
         path = self.state_dir / "kubeconfig.yaml"
-        path.write_text(outputs["kubeconfig"])
+        path.write_text(shown.stdout)
         path.chmod(0o600)
         return path
 
@@ -79,14 +86,11 @@ class LiveStack:
 def live_stack(name: str, deadline: Deadline) -> Iterator[LiveStack]:
     with tempfile.TemporaryDirectory(prefix=f"spark-doks-{name}-") as temporary:
         root = Path(temporary)
-        state = root / "state"
-        state.mkdir()
-        backend = os.environ.get("PULUMI_BACKEND_URL") or f"file://{state}"
+        # The team's backend: the stack reads the account stack's registry from it.
+        backend = os.environ["PULUMI_BACKEND_URL"]
         env = {
             "PULUMI_BACKEND_URL": backend,
-            # A random passphrase when none is given: the state is as throwaway as the stack.
-            "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE")
-            or secrets.token_urlsafe(24),
+            "PULUMI_CONFIG_PASSPHRASE": os.environ["PULUMI_CONFIG_PASSPHRASE"],
         }
         print(plan.describe(name, backend.split("?")[0]))
         work_dir = project_copy(root / "project")

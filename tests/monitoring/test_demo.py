@@ -28,12 +28,19 @@ def test_results_table_shows_the_runs_table_columns(tmp_path: Path) -> None:
         "train_seconds": 12.5,
         "total_seconds": 40.0,
         "executors": 2,
+        "executor_wait_seconds": 35.5,
+        "executors_lost": 0,
         "rows": 20000,
+        "completed_tasks": 31,
+        "failed_tasks": 0,
+        "finished_timestamp_seconds": 1_796_000_000.0,
         "application_id": "local-1",
     }
     table = results_table(ObservedRun("local-1", summary, None, None), tmp_path)
     rows = dict(zip(table.columns[0].cells, table.columns[1].cells, strict=True))
     assert rows["Accuracy"] == "0.9100"
     assert rows["Executors"] == "2"
-    assert rows["Total seconds"] == "40.0000"
+    assert rows["Total time"] == "40.0000"
+    assert rows["Finished"] == "2026-11-30 00:53:20 UTC"
+    assert rows["Completed tasks"] == "31"
     assert rows["All results"] == str(tmp_path / "metrics.json")

@@ -1,98 +1,282 @@
-"""A real local training run scraped by a real Prometheus with the project's scrape settings.
+"""Two real local training runs scraped by one real Prometheus, with a real Pushgateway.
 
-One run (small data) serves every test in this module: each Spark query of the catalogue must
-return data for that application, the pushed results must be scraped, and the report must draw
-one panel per Spark query.
+Run "cluster" uses `local-cluster` (two executor JVMs besides the driver, as on Kubernetes), run
+"local" uses `local[2]` (the driver runs the tasks, as in `make demo`). Every Spark query of the
+catalogue must return data for each, the two must not be confused on any panel, the runs table
+must keep both after the Pushgateway restarts with the chart's persistence, and the report must
+draw one panel per Spark query.
 """
 
 import json
 import re
+import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from monitoring import prometheus_api
-from monitoring.demo import ObservedRun, generate_data, observed_training_run
-from monitoring.queries import RUNS, render, spark_queries
-from monitoring.report import PNG_PANELS_KEY, application_time_range, make_report
+from infra.observability import prometheus_values
+from monitoring import local_stack, prometheus_api
+from monitoring.demo import ObservedRun, Scraping, generate_data, train_scraped
+from monitoring.queries import (
+    APPLICATION_ID_FROM_RESULT,
+    APPLICATIONS_LATEST_FIRST,
+    FINISHED_AT,
+    RUN_RESULT_METRICS,
+    RUNS,
+    by_name,
+    render,
+    spark_queries,
+)
+from monitoring.report import PNG_PANELS_KEY, application_time_range, legend_text, make_report
+from monitoring.scrape import local_prometheus_config
 from tests.support import require_tool
 
 pytestmark = pytest.mark.slow
 
 ROWS = 5_000
-# Two executors besides the driver, as on a cluster: the driver row has no task slots there.
-MASTER = "local-cluster[2,1,1024]"
-EXECUTOR_IDS = {"0", "1"}
-MEMORY_PER_EXECUTOR = {"peak_jvm_heap", "storage_memory"}
-# Short on purpose (see docs/decisions.md): the run lasts tens of seconds.
+CLUSTER_MASTER = "local-cluster[2,1,1024]"
+CLUSTER_EXECUTORS = {"0", "1"}
+# Memory panels show the driver too; task panels only executors that run tasks (in local mode
+# that is the driver).
+WITH_DRIVER = {"peak_jvm_heap", "storage_memory", "process_memory"}
+# Short on purpose (see docs/decisions.md): each run lasts tens of seconds.
 SCRAPE_INTERVAL = "1s"
 
 
+@dataclass
+class Stack:
+    workdir: Path
+    prometheus: str
+    pushgateway: str
+    pushgateway_port: int
+    persistence_file: Path
+    services: ExitStack
+    runs: dict[str, ObservedRun]
+
+
+def chart_persistence_file(directory: Path) -> Path:
+    """The chart's --persistence.file, moved from its volume's mount path into `directory`."""
+    values = prometheus_values("spark-jobs", "spark-operator", alerting=False)
+    pushgateway = values["prometheus-pushgateway"]
+    (flag,) = [arg for arg in pushgateway["extraArgs"] if arg.startswith("--persistence.file=")]
+    in_volume = Path(flag.removeprefix("--persistence.file="))
+    return directory / in_volume.relative_to(pushgateway["persistentVolume"]["mountPath"])
+
+
 @pytest.fixture(scope="module")
-def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObservedRun]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     require_tool("prometheus")
     require_tool("prometheus-pushgateway")
     workdir = tmp_path_factory.mktemp("end-to-end")
     data = generate_data(workdir, ROWS)
-    with observed_training_run(workdir, data, SCRAPE_INTERVAL, ("--master", MASTER)) as run:
-        yield run
+    ui_ports = {"cluster": local_stack.free_port(), "local": local_stack.free_port()}
+    gateway_port = local_stack.free_port()
+    persistence = chart_persistence_file(workdir)
+    with ExitStack() as services:
+        pushgateway = services.enter_context(
+            local_stack.pushgateway(port=gateway_port, persistence_file=persistence)
+        )
+        config = local_prometheus_config(
+            [f"{local_stack.LOOPBACK}:{port}" for port in ui_ports.values()],
+            f"{local_stack.LOOPBACK}:{gateway_port}",
+            SCRAPE_INTERVAL,
+        )
+        prometheus = services.enter_context(local_stack.prometheus(config))
+        scraping = Scraping(prometheus, pushgateway, SCRAPE_INTERVAL)
+        masters = {"cluster": CLUSTER_MASTER, "local": "local[2]"}
+        runs = {
+            name: train_scraped(
+                workdir / name,
+                workdir / f"{name}.log",
+                data,
+                ui_ports[name],
+                scraping,
+                ("--master", master),
+            )
+            for name, master in masters.items()
+        }
+        yield Stack(workdir, prometheus, pushgateway, gateway_port, persistence, services, runs)
 
 
+def expected_executors(mode: str, query: str) -> set[str]:
+    if mode == "local":
+        return {"driver"}
+    return CLUSTER_EXECUTORS | {"driver"} if query in WITH_DRIVER else CLUSTER_EXECUTORS
+
+
+def series_of(stack: Stack, expr_template: str, application_id: str) -> list[prometheus_api.Series]:
+    time_range = application_time_range(stack.prometheus, application_id)
+    expr = render(
+        expr_template,
+        application_id=re.escape(application_id),
+        rate_interval=time_range.rate_window,
+    )
+    return prometheus_api.query_range(
+        stack.prometheus, expr, time_range.start, time_range.end, time_range.step
+    )
+
+
+@pytest.mark.parametrize("mode", ["cluster", "local"])
 @pytest.mark.parametrize(
     ("name", "target_index"),
     [(query.name, index) for query in spark_queries() for index in range(len(query.targets))],
 )
-def test_every_spark_query_returns_data_for_the_application(
-    observed: ObservedRun, name: str, target_index: int
+def test_every_spark_query_returns_data_for_each_run(
+    stack: Stack, mode: str, name: str, target_index: int
 ) -> None:
-    assert observed.prometheus is not None
-    (query,) = [query for query in spark_queries() if query.name == name]
-    time_range = application_time_range(observed.prometheus, observed.application_id)
-    expr = render(
-        query.targets[target_index].expr,
-        application_id=re.escape(observed.application_id),
-        rate_interval=time_range.rate_window,
-    )
-    series = prometheus_api.query_range(
-        observed.prometheus, expr, time_range.start, time_range.end, time_range.step
-    )
-    assert series, f"{name}: no series for {observed.application_id}: {expr}"
-    assert {item.labels.get("application_id") for item in series} == {observed.application_id}
+    run = stack.runs[mode]
+    expr = by_name(name).targets[target_index].expr
+    series = series_of(stack, expr, run.application_id)
+    assert series, f"{name}: no series for {run.application_id}: {expr}"
+    assert {item.labels.get("application_id") for item in series} == {run.application_id}
     executors = {item.labels["executor_id"] for item in series if "executor_id" in item.labels}
     if executors:
-        # Memory panels show the driver too; task panels only executors that run tasks.
-        with_driver = name in MEMORY_PER_EXECUTOR
-        assert executors == (EXECUTOR_IDS | {"driver"} if with_driver else EXECUTOR_IDS)
+        assert executors == expected_executors(mode, name)
 
 
-def test_executors_alive_counts_the_executors_with_task_slots(observed: ObservedRun) -> None:
-    assert observed.prometheus is not None
-    (query,) = [query for query in spark_queries() if query.name == "executors_alive"]
-    time_range = application_time_range(observed.prometheus, observed.application_id)
-    expr = render(query.targets[0].expr, application_id=re.escape(observed.application_id))
-    (series,) = prometheus_api.query_range(
-        observed.prometheus, expr, time_range.start, time_range.end, time_range.step
+def test_two_runs_give_distinct_series_and_legends_on_every_spark_panel(stack: Stack) -> None:
+    applications = {run.application_id for run in stack.runs.values()}
+    start = min(application_time_range(stack.prometheus, a).start for a in applications)
+    end = max(application_time_range(stack.prometheus, a).end for a in applications)
+    for query in spark_queries():
+        legends = []
+        for target in query.targets:
+            expr = render(target.expr, rate_interval="4s")  # every application
+            series = prometheus_api.query_range(stack.prometheus, expr, start, end, 1.0)
+            assert {item.labels["application_id"] for item in series} == applications, query.name
+            legends += [legend_text(target.legend, item.labels) for item in series]
+        assert len(legends) == len(set(legends)), f"{query.name}: {legends}"
+        for application_id in applications:
+            assert any(application_id in legend for legend in legends), query.name
+
+
+def test_the_application_variable_lists_the_latest_run_first(stack: Stack) -> None:
+    inner = APPLICATIONS_LATEST_FIRST.removeprefix("query_result(").removesuffix(")")
+    result = prometheus_api.query(stack.prometheus, render(inner, time_range="1h"))
+    # Grafana applies the variable's regex to each result as text: {labels} value timestamp.
+    texts = [
+        "{" + ", ".join(f'{key}="{value}"' for key, value in item.labels.items()) + "}"
+        for item in result
+    ]
+    listed = [re.search(APPLICATION_ID_FROM_RESULT.strip("/"), text) for text in texts]
+    # The "local" run was trained after the "cluster" one.
+    assert [match.group(1) for match in listed if match] == [
+        stack.runs["local"].application_id,
+        stack.runs["cluster"].application_id,
+    ]
+
+
+def test_process_tree_memory_is_reported(stack: Stack) -> None:
+    (jvm_rss,) = [t for t in by_name("process_memory").targets if "JVMRSS" in t.expr]
+    series = series_of(stack, jvm_rss.expr, stack.runs["cluster"].application_id)
+    assert all(max(value for _, value in item.points) > 0 for item in series)
+
+
+def test_local_mode_task_time_is_not_uptime(stack: Stack) -> None:
+    # With two task slots, task time cannot exceed twice the application's lifetime; the driver
+    # row's totalDuration (the old figure) is the lifetime itself and keeps growing when idle.
+    run = stack.runs["local"]
+    (target,) = by_name("task_time").targets
+    (series,) = series_of(stack, target.expr, run.application_id)
+    final_task_seconds = series.points[-1][1]
+    time_range = application_time_range(stack.prometheus, run.application_id)
+    (uptime,) = series_of(
+        stack,
+        'metrics_executor_totalDuration_seconds_total{executor_id="driver", '
+        'application_id=~"$application_id"}',
+        run.application_id,
     )
-    assert max(value for _, value in series.points) == len(EXECUTOR_IDS)
+    assert 0 < final_task_seconds < uptime.points[-1][1]
+    assert final_task_seconds <= 2 * (time_range.end - time_range.start)
 
 
-def test_pushed_results_are_scraped_with_the_application_id(observed: ObservedRun) -> None:
-    assert observed.prometheus is not None
+@pytest.mark.parametrize("mode", ["cluster", "local"])
+def test_summary_completed_tasks_equal_the_run_total(stack: Stack, mode: str) -> None:
+    run = stack.runs[mode]
+    (summary,) = by_name("summary_completed_tasks").targets
+    expr = render(summary.expr, application_id=re.escape(run.application_id), time_range="1h")
+    (result,) = prometheus_api.query(stack.prometheus, expr)
+    assert result.points[0][1] == run.summary["completed_tasks"] > 0
+    # The UI stops before the last counters are scraped: the push is what makes this exact.
+    (scraped,) = series_of(
+        stack, by_name("total_tasks").targets[0].expr, run.application_id
+    )  # appStatus completed tasks
+    assert max(value for _, value in scraped.points) <= run.summary["completed_tasks"]
+
+
+def runs_table(prometheus: str) -> dict[str, dict[str, float]]:
+    """Application id -> column -> value, as the Grafana runs table shows it."""
+    rows: dict[str, dict[str, float]] = {}
     for target in RUNS.targets:
-        series = prometheus_api.query(observed.prometheus, target.expr)
-        assert [item.labels["application_id"] for item in series] == [observed.application_id]
-    (accuracy,) = prometheus_api.query(observed.prometheus, "spark_doks_run_accuracy")
-    assert accuracy.points[0][1] == pytest.approx(observed.summary["accuracy"])
+        for series in prometheus_api.query(prometheus, render(target.expr, time_range="1h")):
+            row = rows.setdefault(series.labels["application_id"], {})
+            row[target.legend] = series.points[0][1]
+    return rows
 
 
-def test_report_draws_one_panel_per_spark_query(observed: ObservedRun, tmp_path: Path) -> None:
-    assert observed.prometheus is not None
+def test_runs_table_shows_each_run_with_its_finish_time(stack: Stack) -> None:
+    rows = runs_table(stack.prometheus)
+    finished = next(column for column in RUN_RESULT_METRICS if column.unit is FINISHED_AT)
+    for run in stack.runs.values():
+        row = rows[run.application_id]
+        assert row[finished.title] == pytest.approx(
+            run.summary["finished_timestamp_seconds"] * 1000
+        )
+        assert row[finished.title] / 1000 <= time.time()
+        assert row["Accuracy"] == pytest.approx(run.summary["accuracy"])
+
+
+def test_report_draws_one_panel_per_spark_query(stack: Stack, tmp_path: Path) -> None:
+    run = stack.runs["cluster"]
     output = tmp_path / "report.png"
-    titles = make_report(observed.prometheus, observed.application_id, output)
+    titles = make_report(stack.prometheus, run.application_id, output)
     expected = [query.title for query in spark_queries()]
     assert titles == expected
     with Image.open(output) as image:
         assert json.loads(image.info[PNG_PANELS_KEY]) == expected
         assert image.width >= 1200
+
+
+def pushed_groups(pushgateway: str) -> str:
+    with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=10) as response:
+        text: str = response.read().decode()
+    return text
+
+
+def test_runs_survive_a_pushgateway_restart_with_the_chart_persistence(stack: Stack) -> None:
+    assert stack.persistence_file.parent == stack.workdir
+    # Stop the Pushgateway the fixture started (it saves its groups on shutdown) and start
+    # another on the same port and file, as a rescheduled pod with the chart's volume would.
+    stack.services.close()
+    assert stack.persistence_file.stat().st_size > 0
+    restarted_at = time.time()
+    with (
+        local_stack.pushgateway(
+            port=stack.pushgateway_port, persistence_file=stack.persistence_file
+        ) as pushgateway,
+        local_stack.prometheus(
+            local_prometheus_config(
+                [], f"{local_stack.LOOPBACK}:{stack.pushgateway_port}", SCRAPE_INTERVAL
+            )
+        ) as fresh_prometheus,
+    ):
+        text = pushed_groups(pushgateway)
+        for run in stack.runs.values():
+            assert f'application_id="{run.application_id}"' in text
+        # A Prometheus with an empty database sees every run: only the Pushgateway had them.
+        deadline = time.monotonic() + 20
+        rows: dict[str, dict[str, float]] = {}
+        while time.monotonic() < deadline:
+            rows = runs_table(fresh_prometheus)
+            if len(rows) == len(stack.runs):
+                break
+            time.sleep(0.5)
+        assert set(rows) == {run.application_id for run in stack.runs.values()}
+        assert restarted_at > max(
+            run.summary["finished_timestamp_seconds"] for run in stack.runs.values()
+        )

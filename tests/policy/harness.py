@@ -25,8 +25,8 @@ from infra.offline import DeclaredResource
 STACK_URN = "urn:pulumi:test::spark-doks"
 
 
-def _options() -> PolicyResourceOptions:
-    return PolicyResourceOptions(False, [], False, [], PolicyCustomTimeouts(0, 0, 0), [], None)
+def _options(protect: bool) -> PolicyResourceOptions:
+    return PolicyResourceOptions(protect, [], False, [], PolicyCustomTimeouts(0, 0, 0), [], None)
 
 
 def policy_resource(
@@ -35,13 +35,14 @@ def policy_resource(
     props: Mapping[str, Any],
     property_dependencies: Mapping[str, list[PolicyResource]] | None = None,
     urn: str | None = None,
+    protect: bool = False,
 ) -> PolicyResource:
     return PolicyResource(
         resource_type,
         unknown_checking_proxy(deserialize_properties(dict(props))),
         urn or f"{STACK_URN}::{resource_type}::{name}",
         name,
-        _options(),
+        _options(protect),
         None,
         None,
         [dep for deps in (property_dependencies or {}).values() for dep in deps],
@@ -88,7 +89,11 @@ def from_declared(resources: Sequence[DeclaredResource]) -> list[PolicyResource]
     """What the engine hands the pack for resources a mock run declared, dependencies included."""
     converted = {
         resource.urn: policy_resource(
-            resource.type, resource.name, resource.inputs, urn=resource.urn
+            resource.type,
+            resource.name,
+            resource.inputs,
+            urn=resource.urn,
+            protect=resource.protect,
         )
         for resource in resources
     }

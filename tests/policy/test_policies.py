@@ -6,9 +6,13 @@ import pytest
 from pulumi_policy import ResourceValidationPolicy
 from spark_doks_policy import POLICIES
 from spark_doks_policy.digitalocean import (
+    CONTAINER_REGISTRY,
     DOKS_CLUSTER,
+    DOKS_NODE_POOL,
     REGISTRY_CREDENTIALS,
+    doks_destroys_associated_resources,
     doks_upgrades,
+    protected_in_protected_stacks,
     registry_write_credentials_expire,
 )
 from spark_doks_policy.kubernetes import (
@@ -22,14 +26,28 @@ from spark_doks_policy.rbac import (
     no_cluster_role_binding,
     service_account_bound_in_own_namespace,
 )
-from spark_doks_policy.secrets import grafana_password_not_literal, secret_data_from_pulumi_secrets
+from spark_doks_policy.secrets import (
+    SECRET_CONFIG_ANNOTATION,
+    grafana_password_not_literal,
+    secret_data_from_pulumi_secrets,
+)
+from spark_doks_policy.spaces import (
+    SPACES_KEY,
+    no_fullaccess_spaces_key,
+    spaces_key_material_only_in_secrets,
+)
 from spark_doks_policy.workloads import (
     no_latest_image,
     requests_and_limits,
     trainer_image_by_digest,
 )
 
-from tests.policy.harness import policy_resource, resource_violations, stack_violations
+from tests.policy.harness import (
+    policy_resource,
+    resource_violations,
+    stack_violations,
+    validate_resource,
+)
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -143,10 +161,22 @@ CASES: list[tuple[ResourceValidationPolicy, str, Any, Any]] = [
         {"region": "sfo2", "autoUpgrade": False, "surgeUpgrade": True},
     ),
     (
+        doks_destroys_associated_resources,
+        DOKS_CLUSTER,
+        {"region": "sfo2", "destroyAllAssociatedResources": True},
+        {"region": "sfo2"},
+    ),
+    (
         registry_write_credentials_expire,
         REGISTRY_CREDENTIALS,
         {"registryName": "spark-doks", "write": True, "expirySeconds": 3600},
         {"registryName": "spark-doks", "write": True},
+    ),
+    (
+        no_fullaccess_spaces_key,
+        SPACES_KEY,
+        {"name": "jobs", "grants": [{"bucket": "spark-doks-dev", "permission": "readwrite"}]},
+        {"name": "jobs", "grants": [{"bucket": "", "permission": "fullaccess"}]},
     ),
 ]
 
@@ -164,7 +194,11 @@ def test_policy_reports_only_the_violating_resource(
 
 
 def test_every_resource_policy_has_a_case() -> None:
-    covered = {case[0].name for case in CASES} | {secret_data_from_pulumi_secrets.name}
+    covered = {case[0].name for case in CASES} | {
+        secret_data_from_pulumi_secrets.name,
+        protected_in_protected_stacks.name,
+        spaces_key_material_only_in_secrets.name,
+    }
     assert {policy.name for policy in POLICIES} == covered
 
 
@@ -251,6 +285,18 @@ def test_secret_data_must_come_from_another_resource() -> None:
     assert "grafana-literal" in messages[0]
 
 
+def test_secret_data_may_come_from_a_named_secret_config_key() -> None:
+    annotated = {
+        "metadata": {"annotations": {SECRET_CONFIG_ANNOTATION: "alertSlackWebhookUrl"}},
+        "stringData": {"webhook-url": "https://hooks.slack.com/services/x"},
+    }
+    from_config = policy_resource(SECRET, "alert-slack", annotated)
+    assert stack_violations(secret_data_from_pulumi_secrets, [from_config]) == []
+    unnamed = {**annotated, "metadata": {"annotations": {SECRET_CONFIG_ANNOTATION: ""}}}
+    literal = policy_resource(SECRET, "alert-slack", unnamed)
+    assert stack_violations(secret_data_from_pulumi_secrets, [literal])
+
+
 def test_a_secret_without_data_is_not_reported() -> None:
     empty = policy_resource(SECRET, "placeholder", {"type": "Opaque"})
     assert stack_violations(secret_data_from_pulumi_secrets, [empty]) == []
@@ -262,3 +308,34 @@ def test_a_never_pulled_local_image_needs_no_digest_but_no_latest_either() -> No
     assert resource_violations(trainer_image_by_digest, SPARK_APPLICATION, local) == []
     local["spec"]["image"] = "spark-doks/trainer:latest"
     assert resource_violations(no_latest_image, SPARK_APPLICATION, local)
+
+
+@pytest.mark.parametrize("resource_type", [DOKS_CLUSTER, DOKS_NODE_POOL, CONTAINER_REGISTRY])
+@pytest.mark.parametrize(
+    ("stack", "protect", "violations"),
+    [("prod", True, 0), ("prod", False, 1), ("account", False, 1), ("dev", False, 0)],
+)
+def test_protected_stacks_must_protect_their_cluster_pools_and_registry(
+    resource_type: str, stack: str, protect: bool, violations: int
+) -> None:
+    resource = policy_resource(
+        resource_type,
+        "r",
+        {},
+        urn=f"urn:pulumi:{stack}::spark-doks::{resource_type}::r",
+        protect=protect,
+    )
+    found = validate_resource(protected_in_protected_stacks, resource)
+    assert len(found) == violations
+    assert all(f"Pulumi.{stack}.yaml" in message for message in found)
+
+
+def test_the_protected_stacks_are_policy_config() -> None:
+    resource = policy_resource(
+        DOKS_CLUSTER, "r", {}, urn=f"urn:pulumi:staging::spark-doks::{DOKS_CLUSTER}::r"
+    )
+    assert validate_resource(protected_in_protected_stacks, resource) == []
+    assert (
+        len(validate_resource(protected_in_protected_stacks, resource, {"stacks": ["staging"]}))
+        == 1
+    )

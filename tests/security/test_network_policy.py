@@ -26,6 +26,8 @@ DRIVER = Pod(JOB_NAMESPACE, {"spark-role": "driver", "spark-app-selector": "spar
 EXECUTOR = Pod(JOB_NAMESPACE, {"spark-role": "executor", "spark-app-selector": "spark-1"})
 PROMETHEUS = Pod("monitoring", {"app.kubernetes.io/name": "prometheus"})
 OTHER_POD = Pod("default", {"app": "curl"})
+# Anyone can label a pod like Prometheus; only the monitoring namespace's may scrape.
+PROMETHEUS_LOOKALIKE = Pod("default", {"app.kubernetes.io/name": "prometheus"})
 API_SERVER = Pod(None)
 OPERATOR = Pod(OPERATOR_NAMESPACE, {"app.kubernetes.io/name": "spark-operator"})
 
@@ -108,6 +110,8 @@ def test_needed_traffic_is_allowed(
     ("source", "target", "port"),
     [
         (OTHER_POD, DRIVER, "spark-ui"),
+        (PROMETHEUS_LOOKALIKE, DRIVER, "spark-ui"),
+        (PROMETHEUS_LOOKALIKE, OPERATOR, 8080),
         (OTHER_POD, EXECUTOR, 7079),
         (PROMETHEUS, DRIVER, 7078),
         (PROMETHEUS, EXECUTOR, 7079),

@@ -3,7 +3,12 @@
 import dataclasses
 
 import pytest
-from spark_doks_policy.digitalocean import DOKS_CLUSTER, REGISTRY_CREDENTIALS
+from spark_doks_policy.digitalocean import (
+    CONTAINER_REGISTRY,
+    DOKS_CLUSTER,
+    DOKS_NODE_POOL,
+    REGISTRY_CREDENTIALS,
+)
 from spark_doks_policy.kubernetes import ROLE_BINDING, SECRET, SPARK_APPLICATION
 
 from infra.offline import OfflineRun, run_offline
@@ -16,22 +21,54 @@ NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
 
 # What each stack must declare for a clean pass to mean anything.
+DO_STACK = {
+    ROLE_BINDING,
+    SPARK_APPLICATION,
+    SECRET,
+    DOKS_CLUSTER,
+    DOKS_NODE_POOL,
+    REGISTRY_CREDENTIALS,
+}
 GOVERNED_TYPES = {
-    "dev": {ROLE_BINDING, SPARK_APPLICATION, SECRET, DOKS_CLUSTER, REGISTRY_CREDENTIALS},
+    "account": {CONTAINER_REGISTRY},
+    "dev": DO_STACK,
     "local": {ROLE_BINDING, SPARK_APPLICATION},
-    "prod": {ROLE_BINDING, SPARK_APPLICATION, SECRET, DOKS_CLUSTER, REGISTRY_CREDENTIALS},
+    "prod": DO_STACK,
 }
 
 
-@pytest.fixture(scope="module", params=sorted(GOVERNED_TYPES))
+ENVIRONMENT_STACKS = sorted(set(GOVERNED_TYPES) - {"account"})
+
+
+@pytest.fixture(scope="module", params=ENVIRONMENT_STACKS)
 def run(request: pytest.FixtureRequest) -> OfflineRun:
     stack: str = request.param
     return run_offline(stack_config(stack), stack)
 
 
-def test_stack_passes_every_policy(run: OfflineRun) -> None:
+@pytest.mark.parametrize("stack", sorted(GOVERNED_TYPES))
+def test_stack_passes_every_policy(stack: str) -> None:
+    run = run_offline(stack_config(stack), stack)
     assert GOVERNED_TYPES[run.stack] <= {resource.type for resource in run.resources}
     assert pack_violations(from_declared(run.resources)) == []
+
+
+@pytest.mark.parametrize(("stack", "governed"), [("prod", 2), ("account", 1)])
+def test_pack_rejects_a_protected_stack_run_without_protection(stack: str, governed: int) -> None:
+    run = run_offline({**stack_config(stack), "protect": "false"}, stack)
+    violations = pack_violations(from_declared(run.resources))
+    assert len(violations) == governed
+    assert all(v.startswith("protected-in-protected-stacks:") for v in violations)
+
+
+def test_pack_rejects_a_cluster_that_leaves_its_volumes_behind() -> None:
+    run = run_offline(stack_config("dev"), "dev")
+    cluster = run.one(DOKS_CLUSTER)
+    inputs = {k: v for k, v in cluster.inputs.items() if k != "destroyAllAssociatedResources"}
+    regressed = dataclasses.replace(cluster, inputs=inputs)
+    others = [resource for resource in run.resources if resource is not cluster]
+    violations = pack_violations(from_declared([*others, regressed]))
+    assert [v.split(":")[0] for v in violations] == ["doks-destroys-associated-resources"]
 
 
 def test_pack_catches_a_regression_in_the_program(run: OfflineRun) -> None:

@@ -20,6 +20,9 @@ RESULTS = {
     "executor_wait_seconds": 41.5,
     "executors_lost": 1,
     "rows": 200000,
+    "completed_tasks": 40,
+    "failed_tasks": 1,
+    "finished_timestamp_seconds": 1_796_000_000.5,
 }
 
 

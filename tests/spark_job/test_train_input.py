@@ -93,8 +93,26 @@ def write_parquet(path: Path, rows: list[tuple[object, ...]], schema: str) -> st
             ["--fraction", "0.0001"],
             "no rows left after --fraction",
         ),
+        (
+            # Crashed the JVM (NegativeArraySizeException in the tree learner) before the bound.
+            lambda d: write_parquet(
+                d / "huge-label",
+                [(float(row), 2_000_000_000 if row == 7 else row % 2) for row in range(60)],
+                "x0 double, label long",
+            ),
+            [],
+            "label column 'label' implies 2000000001 classes (largest label 2000000000)",
+        ),
     ],
-    ids=["unreadable", "no-label", "date-feature", "text-feature", "fractional-label", "empty"],
+    ids=[
+        "unreadable",
+        "no-label",
+        "date-feature",
+        "text-feature",
+        "fractional-label",
+        "empty",
+        "huge-label",
+    ],
 )
 def test_bad_data_is_an_input_error(
     tmp_path: Path,
@@ -133,11 +151,26 @@ def test_local_masters_get_partitions_for_their_cores(master: str, slots: int | 
     assert train.local_task_slots(master) == slots
 
 
-def test_output_accepts_file_urls_and_refuses_object_stores(
+def test_output_is_a_local_folder_or_a_file_or_s3a_uri(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = train.parse_args(["--input", "in", "--output", f"file://{tmp_path}/out"])
-    assert args.output == tmp_path / "out"
+    assert train.parse_args(["--input", "in", "--output", str(tmp_path)]).output.path == tmp_path
+    for uri in (f"file://{tmp_path}/out", "s3a://bucket/runs/train-1"):
+        assert train.parse_args(["--input", "in", "--output", uri + "/"]).output.uri == uri
     expect_input_error(
-        capsys, ["--input", "in", "--output", "s3a://bucket/out"], "must be a local folder"
+        capsys,
+        ["--input", "in", "--output", "s3://bucket/out"],
+        "--output s3://bucket/out has scheme s3://; use a local folder, file:// or s3a://",
     )
+
+
+def test_a_complete_local_run_is_refused_before_spark_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "run"
+    output.mkdir()
+    (output / "metrics.json").write_text('{"accuracy": 0.9}\n')
+    argv = ["--input", str(tmp_path), "--output", str(output)]
+    expect_input_error(capsys, argv, f"--output {output} already holds a complete run")
+    assert (output / "metrics.json").read_text() == '{"accuracy": 0.9}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

@@ -8,6 +8,7 @@ from spark_runs.cost import (
     best_cost_time,
     cheapest_within_deadline,
     load_prices,
+    platform_monthly_cost,
     pool_monthly_cost,
     run_cost,
 )
@@ -110,3 +111,11 @@ def test_ties_go_to_fewer_executors() -> None:
     tied = [Run(3, 100, 0.2), Run(2, 200, 0.1)]
     assert best_cost_time(tied) == tied[1]
     assert cheapest_within_deadline([Run(3, 100, 0.1), Run(2, 100, 0.1)], 100) == Run(2, 100, 0.1)
+
+
+def test_the_platform_costs_its_fixed_system_pool_plus_the_spark_pool_bounds() -> None:
+    spark = pool_monthly_cost(DEFAULT_PRICES, "s-4vcpu-8gb", min_nodes=0, max_nodes=5)
+    total = platform_monthly_cost(DEFAULT_PRICES, "s-2vcpu-4gb", 2, spark)
+    system = 2 * DEFAULT_PRICES.monthly_price_usd("s-2vcpu-4gb")
+    assert total.floor_usd == system
+    assert total.ceiling_usd == system + spark.ceiling_usd

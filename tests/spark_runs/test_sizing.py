@@ -1,11 +1,16 @@
 import pytest
+import yaml
 
+from infra.spark import OPERATOR_VALUES_FILE
 from spark_runs.sizing import (
     NODE_SIZES,
+    SYSTEM_PODS,
     nodes_needed,
     parse_cpu_millis,
     parse_spark_memory_mib,
     pod_memory_mib,
+    schedulable_memory_mib,
+    system_nodes_needed,
 )
 
 
@@ -46,6 +51,27 @@ def test_executors_share_the_driver_node_when_there_is_room() -> None:
 def test_executor_larger_than_any_node_is_named_with_numbers() -> None:
     with pytest.raises(ValueError, match=r"2000m CPU and 2432 MiB.*s-2vcpu-4gb node has 1650m CPU"):
         nodes_needed(NODE_SIZES["s-2vcpu-4gb"], 1, 2000, "2g")
+
+
+def test_system_pool_counts_the_operator_requests_its_chart_values_set() -> None:
+    values = yaml.safe_load(OPERATOR_VALUES_FILE.read_text())
+    for part in ("controller", "webhook"):
+        requests = values[part]["resources"]["requests"]
+        pod = SYSTEM_PODS[f"spark-operator-{part}"]
+        assert f"{pod.cpu_millis}m" == requests["cpu"]
+        assert f"{pod.memory_mib}Mi" == requests["memory"]
+
+
+def test_system_pods_spill_onto_a_second_node_when_one_cannot_hold_them() -> None:
+    small, large = NODE_SIZES["s-2vcpu-4gb"], NODE_SIZES["s-4vcpu-8gb"]
+    total_memory = sum(pod.memory_mib for pod in SYSTEM_PODS.values())
+    assert system_nodes_needed(small) == -(-total_memory // schedulable_memory_mib(small))
+    assert system_nodes_needed(large) == 1
+
+
+def test_a_system_pod_that_fits_no_node_is_reported() -> None:
+    with pytest.raises(ValueError, match="prometheus-server"):
+        system_nodes_needed(NODE_SIZES["s-1vcpu-2gb"])
 
 
 @pytest.mark.parametrize(("quantity", "millis"), [("800m", 800), ("1", 1000), ("0.5", 500)])

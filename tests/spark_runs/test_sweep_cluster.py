@@ -2,6 +2,7 @@
 
 import json
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from kubernetes.client.exceptions import ApiException
 
 from spark_runs import sweep
 from spark_runs.application import TrainingRun, spark_application
+from spark_runs.run_result import RunFailed
 from spark_runs.sweep_cluster import (
     DRIVER_CONTAINER,
     GROUP,
@@ -37,6 +39,11 @@ STACK_APPLICATION = TrainingRun(
     input_path="",
     max_depth=7,
     spark_conf={"spark.metrics.namespace": "spark_doks"},
+    # Sweep runs land on the stack's Spark pool too.
+    node_selector={"spark-doks/pool": "spark"},
+    tolerations=(
+        {"key": "spark-doks/pool", "operator": "Equal", "value": "spark", "effect": "NoSchedule"},
+    ),
 )
 
 
@@ -271,3 +278,78 @@ def test_bad_stack_outputs_exit_2_with_one_line(
     assert sweep.main(argv) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert message in line
+
+
+BUCKET_APPLICATION = replace(
+    STACK_APPLICATION,
+    runs_uri="s3a://spark-doks-dev-a1b2c3/runs/",
+    credentials_secret="spaces-jobs",
+)
+
+
+class FakeBucket:
+    """metrics.json per run name, as the trainer leaves it in the bucket."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+        self.read: list[str] = []
+
+    def metrics_text(self, run_name: str) -> str | None:
+        self.read.append(run_name)
+        return self.texts.get(run_name)
+
+
+def bucket_metrics(executors: int) -> str:
+    return json.dumps(
+        {
+            "accuracy": 0.9,
+            "weighted_precision": 0.9,
+            "weighted_recall": 0.9,
+            "f1": 0.9,
+            "train_seconds": 10.0,
+            "total_seconds": 30.0,
+            "executor_wait_seconds": 5.0,
+            "executors": executors,
+            "executors_lost": 0,
+        }
+    )
+
+
+def test_with_a_bucket_the_result_is_the_runs_metrics_json_not_the_log(tmp_path: Path) -> None:
+    fake, store = FakeKubernetes(), FakeBucket({})
+    backend = ClusterBackend(
+        fake, fake, BUCKET_APPLICATION, 60, sleep=lambda _: None, run_store=store
+    )
+    run = backend.training_run(3)
+    store.texts[run.name] = bucket_metrics(3)
+    metrics = backend.run(3, tmp_path / "run", tmp_path / "run.log")
+    assert store.read == [run.name]
+    assert metrics.accuracy == 0.9  # the log's summary says 0.8
+    (created,) = fake.created
+    assert created["spec"]["arguments"][created["spec"]["arguments"].index("--output") + 1] == (
+        f"s3a://spark-doks-dev-a1b2c3/runs/{run.name}"
+    )
+    assert created["spec"]["driver"]["envFrom"] == [{"secretRef": {"name": "spaces-jobs"}}]
+
+
+def test_a_completed_application_without_metrics_json_is_an_incomplete_run(
+    tmp_path: Path,
+) -> None:
+    fake = FakeKubernetes()
+    backend = ClusterBackend(
+        fake, fake, BUCKET_APPLICATION, 60, sleep=lambda _: None, run_store=FakeBucket({})
+    )
+    with pytest.raises(RunFailed, match=r"metrics\.json does not exist, so the run is incomplete"):
+        backend.run(2, tmp_path / "run", tmp_path / "run.log")
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_bucket_template_is_read_back_from_the_stack_application() -> None:
+    template = template_from_application(
+        spark_application(BUCKET_APPLICATION),
+        image=BUCKET_APPLICATION.image,
+        namespace=NAMESPACE,
+        input_path="",
+        fraction=1.0,
+    )
+    assert template == BUCKET_APPLICATION
