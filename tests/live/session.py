@@ -188,7 +188,7 @@ def wait_completed(
         state = (status.get("applicationState") or {}).get("state", "")
         if state == "COMPLETED":
             return status
-        # SUBMISSION_FAILED is retried by the operator (onSubmissionFailureRetries); FAILED is final.
+        # The operator retries SUBMISSION_FAILED (onSubmissionFailureRetries); FAILED is final.
         if state == "FAILED":
             raise AssertionError(f"{application} ended {state}: {status}")
         return Pending(state or "no state yet")
