@@ -189,15 +189,18 @@ def _replacement_trigger(request: Any) -> Any:
     return None if kind == "null_value" else getattr(value, kind)
 
 
-def run_offline(config: dict[str, str], stack: str) -> OfflineRun:
+def run_offline(
+    config: dict[str, str], stack: str, mocks: PlatformMocks | None = None
+) -> OfflineRun:
     """Run the program for ``stack`` with the given ``spark-doks:`` config under mocks.
 
+    ``mocks`` replaces the default provider stand-ins (e.g. to script how a run ends).
     Raises SettingsError (before any resource is declared) for invalid config.
     """
     from infra import program  # after set_mocks, as Pulumi requires
 
     run = OfflineRun(stack=stack)
-    mocks = PlatformMocks()
+    mocks = mocks or PlatformMocks()
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
     )

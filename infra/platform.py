@@ -22,10 +22,12 @@ from infra.spark import (
     TrainingJob,
 )
 from monitoring.spark_metrics import spark_metrics_conf
+from spark_job.executors import executor_wait_conf
 from spark_job.tuning import spark_tuning_conf
 from spark_runs.application import TrainingRun, spark_application
-from spark_runs.cost import DEFAULT_PRICES, platform_monthly_cost, pool_monthly_cost
+from spark_runs.cost import DEFAULT_PRICES, platform_monthly_cost, pool_monthly_cost, run_cost
 from spark_runs.object_store import RUNS_PREFIX, Bucket, event_log_conf, spark_s3a_conf
+from spark_runs.sizing import parse_cpu_millis
 
 JOB_CREDENTIALS_SECRET = "spaces-jobs"
 
@@ -55,6 +57,7 @@ def training_manifest(
             if bucket is None
             else {**spark_s3a_conf(bucket), **event_log_conf(bucket.events_uri)}
         ),
+        **executor_wait_conf(settings.executor_wait_seconds),
     }
     return spark_application(
         TrainingRun(
@@ -64,6 +67,7 @@ def training_manifest(
             image_pull_secret=pull_secret,
             executor_instances=settings.executor_instances,
             executor_cores=settings.executor_cores,
+            executor_core_request=settings.executor_core_request,
             executor_memory=settings.executor_memory,
             driver_memory=settings.driver_memory,
             input_path=settings.input_path,
@@ -76,6 +80,7 @@ def training_manifest(
             tolerations=tolerations,
             runs_uri="" if bucket is None else bucket.runs_uri,
             credentials_secret=None if bucket is None else JOB_CREDENTIALS_SECRET,
+            run_id=settings.run_id,
         )
     )
 
@@ -161,12 +166,23 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
                 DEFAULT_PRICES, settings.node_size, settings.min_nodes, settings.max_nodes
             ),
         )
+        # What the stack's run occupies while it runs, by the same fit rules as the settings.
+        hourly = run_cost(
+            DEFAULT_PRICES,
+            settings.node_size,
+            settings.executor_instances,
+            parse_cpu_millis(settings.executor_core_request),
+            settings.executor_memory,
+            seconds=3600,
+        )
         outputs.update(
             clusterName=cluster.name,
             clusterId=cluster.id,
             registryEndpoint=registry.endpoint,
             monthlyCostFloor=pool_cost.floor_usd,
             monthlyCostCeiling=pool_cost.ceiling_usd,
+            runNodes=hourly.nodes,
+            runCostPerHour=round(hourly.cost_usd, 4),
         )
     else:
         # The local target uses the current kube context and an image loaded into that cluster.
@@ -250,7 +266,15 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             bucket=None if store is None else Bucket(values[3], store.region),
         )
     )
-    training = TrainingJob("train", manifest, run_dependencies, opts=kubernetes_opts)
+    training = TrainingJob(
+        "train",
+        manifest,
+        run_dependencies,
+        wait_timeout_seconds=settings.run_timeout_seconds if settings.wait_for_run else None,
+        opts=kubernetes_opts,
+    )
+    if training.outcome is not None:
+        outputs["runState"] = training.outcome
 
     outputs.update(
         image=image.reference,

@@ -24,7 +24,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.regions import DOKS_REGIONS
 from spark_runs import object_store, sizing
-from spark_runs.application import is_dns_label
+from spark_runs.application import RUN_ID_MAX_LENGTH, is_dns_label, is_run_id
 
 PROJECT = "spark-doks"
 
@@ -96,7 +96,9 @@ class Settings(BaseModel):
     max_nodes: int = Field(default=10, ge=1)
     job_namespace: str = "spark-jobs"
     executor_cores: int = Field(default=1, ge=1)
-    executor_memory: SparkMemory = "1g"
+    # Below the executor's 1 core so two executors share a 2-vCPU node (docs/decisions.md).
+    executor_core_request: str = "800m"
+    executor_memory: SparkMemory = "640m"
     driver_memory: SparkMemory = "1g"
     executor_instances: int = Field(default=4, ge=1)
     data_fraction: float = Field(default=1.0, gt=0, le=1)
@@ -107,6 +109,10 @@ class Settings(BaseModel):
     alert_slack_webhook_url: SecretStr = Field(default=SecretStr(""), validate_default=True)
     spaces_region: str = Field(default="", validate_default=True)
     event_log_retention_days: int = Field(default=30, ge=1)
+    run_id: str = ""
+    wait_for_run: bool = True
+    executor_wait_seconds: int = Field(default=600, gt=0)
+    run_timeout_seconds: int = Field(default=3600, gt=0)
 
     @field_validator("region", "registry_region")
     @classmethod
@@ -208,11 +214,28 @@ class Settings(BaseModel):
         size = _node_size(info)
         if size is not None and cores * 1000 > sizing.schedulable_cpu_millis(size):
             raise ValueError(
-                f"is too large: an executor asks {cores * 1000}m CPU, but a {size.slug} node has "
-                f"{sizing.schedulable_cpu_millis(size)}m for pods; lower executorCores or choose "
-                "a larger nodeSize"
+                f"is too large: an executor may use {cores * 1000}m CPU, but a {size.slug} node "
+                f"has {sizing.schedulable_cpu_millis(size)}m for pods; lower executorCores or "
+                "choose a larger nodeSize"
             )
         return cores
+
+    @field_validator("executor_core_request")
+    @classmethod
+    def _core_request(cls, request: str, info: ValidationInfo) -> str:
+        try:
+            millis = sizing.parse_cpu_millis(request)
+        except ValueError:
+            raise ValueError(
+                f"must be a CPU quantity such as 800m or 1 (got {request!r})"
+            ) from None
+        cores = info.data.get("executor_cores")
+        if millis < 1 or (cores is not None and millis > cores * 1000):
+            raise ValueError(
+                f"must be more than 0 and at most executorCores ({cores} = {(cores or 0) * 1000}m),"
+                f" e.g. 800m (got {request!r})"
+            )
+        return request
 
     @field_validator("executor_memory")
     @classmethod
@@ -233,7 +256,7 @@ class Settings(BaseModel):
         size = _node_size(info)
         if size is None:
             return memory
-        pod = sizing.spark_pod(sizing.DRIVER_CORES, memory)
+        pod = sizing.spark_pod(sizing.DRIVER_CORES * 1000, memory)
         if sizing.pods_per_node(size, pod) == 0:
             raise ValueError(
                 f"is too large: the driver needs {pod.cpu_millis}m CPU and {pod.memory_mib} MiB "
@@ -250,18 +273,22 @@ class Settings(BaseModel):
         size = _node_size(info)
         data = info.data
         if size is None or any(
-            data.get(key) is None for key in ("max_nodes", "executor_cores", "executor_memory")
+            data.get(key) is None
+            for key in ("max_nodes", "executor_core_request", "executor_memory")
         ):
             return executor_instances
         needed = sizing.nodes_needed(
-            size, executor_instances, data["executor_cores"], data["executor_memory"]
+            size,
+            executor_instances,
+            sizing.parse_cpu_millis(data["executor_core_request"]),
+            data["executor_memory"],
         )
         if needed > data["max_nodes"]:
             raise ValueError(
-                f"is too large: {executor_instances} executors of {data['executor_cores']} "
-                f"core(s) and {data['executor_memory']} plus the driver need {needed} "
-                f"{size.slug} nodes, but maxNodes is {data['max_nodes']}; raise maxNodes to "
-                f"{needed} or lower executorInstances"
+                f"is too large: {executor_instances} executors requesting "
+                f"{data['executor_core_request']} CPU and {data['executor_memory']} plus the "
+                f"driver need {needed} {size.slug} nodes, but maxNodes is {data['max_nodes']}; "
+                f"raise maxNodes to {needed} or lower executorInstances"
             )
         return executor_instances
 
@@ -307,6 +334,27 @@ class Settings(BaseModel):
     def bucket_region(self) -> str:
         return self.spaces_region or self.region
 
+    @field_validator("run_id")
+    @classmethod
+    def _run_id(cls, run_id: str) -> str:
+        if run_id and not is_run_id(run_id):
+            raise ValueError(
+                f"must be empty or at most {RUN_ID_MAX_LENGTH} lowercase letters, digits and '-', "
+                f"starting and ending with a letter or digit, e.g. 2 or retry-1 (got {run_id!r})"
+            )
+        return run_id
+
+    @field_validator("run_timeout_seconds")
+    @classmethod
+    def _outlasts_executor_wait(cls, timeout: int, info: ValidationInfo) -> int:
+        wait = info.data.get("executor_wait_seconds")
+        if wait is not None and timeout <= wait:
+            raise ValueError(
+                f"must be longer than executorWaitSeconds ({wait}), or the wait for the run ends "
+                f"before training starts; raise runTimeoutSeconds (got {timeout})"
+            )
+        return timeout
+
     @property
     def on_digitalocean(self) -> bool:
         return self.target is Target.DIGITALOCEAN
@@ -350,6 +398,9 @@ _FIXES: dict[str, str] = {
     "maxDepth": "must be a whole number from 1 to 30",
     "alerting": "must be true or false",
     "eventLogRetentionDays": "must be a whole number of days >= 1",
+    "waitForRun": "must be true or false",
+    "executorWaitSeconds": "must be a whole number of seconds > 0, e.g. 600",
+    "runTimeoutSeconds": "must be a whole number of seconds > 0, e.g. 3600",
 }
 
 

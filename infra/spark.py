@@ -10,7 +10,7 @@ import pulumi_kubernetes as kubernetes
 import yaml
 
 from infra.network_policy import job_namespace_policies, operator_namespace_policies
-from spark_runs.application import API_VERSION, KIND
+from infra.run_wait import SparkApplication, run_outcome, wait_annotations
 
 OPERATOR_CHART = "spark-operator"
 OPERATOR_CHART_VERSION = "2.5.2"
@@ -128,10 +128,14 @@ class SparkOperator(pulumi.ComponentResource):
             opts=child,
         )
         operator_namespace_policies(name, namespace.metadata.name, child)
-        # helm.v3.Release keeps the chart's hooks; the job namespace must exist before install.
+        # helm.v3.Release keeps the chart's hooks (the CRD upgrade Job of hook.upgradeCrd among
+        # them); the job namespace must exist before install. A failed install or upgrade rolls
+        # back and deletes what it created.
         self.release = kubernetes.helm.v3.Release(
             name,
             name=OPERATOR_CHART,
+            atomic=True,
+            cleanup_on_fail=True,
             chart=OPERATOR_CHART,
             version=OPERATOR_CHART_VERSION,
             repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=OPERATOR_CHART_REPOSITORY),
@@ -143,21 +147,31 @@ class SparkOperator(pulumi.ComponentResource):
 
 
 class TrainingJob(pulumi.ComponentResource):
-    """The SparkApplication of one training run; a new definition replaces it (one clean run)."""
+    """The SparkApplication of one training run; a new definition replaces it (one clean run).
+
+    With ``wait_timeout_seconds`` set, `pulumi up` waits up to that long for the run to end and
+    fails when it FAILED (``outcome``); without it, `up` returns once the object exists.
+    """
 
     def __init__(
         self,
         name: str,
         manifest: pulumi.Output[dict[str, Any]],
         depends_on: Sequence[pulumi.Resource],
+        wait_timeout_seconds: int | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("spark-doks:infra:TrainingJob", name, None, opts)
-        self.application = kubernetes.apiextensions.CustomResource(
+        annotations = {} if wait_timeout_seconds is None else wait_annotations(wait_timeout_seconds)
+        self.application = SparkApplication(
             name,
-            api_version=API_VERSION,
-            kind=KIND,
-            metadata=manifest.apply(lambda value: value["metadata"]),
+            metadata=manifest.apply(
+                lambda value: (
+                    {**value["metadata"], "annotations": annotations}
+                    if annotations
+                    else value["metadata"]
+                )
+            ),
             spec=manifest.apply(lambda value: value["spec"]),
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -169,4 +183,12 @@ class TrainingJob(pulumi.ComponentResource):
             ),
         )
         self.name: pulumi.Output[str] = manifest.apply(lambda value: str(value["metadata"]["name"]))
+        namespace = manifest.apply(lambda value: str(value["metadata"]["namespace"]))
+        self.outcome: pulumi.Output[str] | None = (
+            None
+            if wait_timeout_seconds is None
+            else pulumi.Output.all(self.application.status, namespace, self.name).apply(
+                lambda values: run_outcome(values[0], values[1], values[2])
+            )
+        )
         self.register_outputs({"name": self.name})

@@ -15,6 +15,8 @@ GAUGES = {
     "train_seconds": "spark_doks_run_train_seconds",
     "total_seconds": "spark_doks_run_total_seconds",
     "executors": "spark_doks_run_executors",
+    "executor_wait_seconds": "spark_doks_run_executor_wait_seconds",
+    "executors_lost": "spark_doks_run_executors_lost",
     "rows": "spark_doks_run_rows",
     "completed_tasks": "spark_doks_run_completed_tasks",
     "failed_tasks": "spark_doks_run_failed_tasks",

@@ -30,6 +30,7 @@ from spark_job.bounds import check_class_count
 from spark_job.cli import InputError, OneLineParser, fail
 from spark_job.datagen import METADATA_FILE
 from spark_job.evaluation import scores
+from spark_job.executors import live_executors, lost_executors
 from spark_job.partitioning import executor_independent
 from spark_job.pushgateway import push_results
 from spark_job.session import launched_by_spark_submit, start_spark
@@ -256,15 +257,6 @@ def check_rows(
     return total, test_rows, classes
 
 
-def registered_executors(spark: SparkSession, local: bool) -> int:
-    """Executors that registered during the run, including any lost since (local mode: 1)."""
-    if local:
-        return 1
-    summaries = spark.sparkContext._jsc.sc().statusStore().executorList(False)
-    ids = [summaries.apply(index).id() for index in range(summaries.length())]
-    return sum(1 for executor_id in ids if executor_id != "driver")
-
-
 def train(args: Any) -> dict[str, Any]:
     """The whole run; returns the metrics written to metrics.json."""
 
@@ -295,6 +287,7 @@ def train(args: Any) -> dict[str, Any]:
         classifier = DecisionTreeClassifier(
             maxDepth=args.max_depth, maxBins=args.max_bins, impurity=args.impurity, seed=args.seed
         )
+        at_fit = live_executors(spark, local)
         fit_started = time.monotonic()
         model = classifier.fit(assembled.filter(F.col(_SPLIT) >= test_cut))
         train_seconds = time.monotonic() - fit_started
@@ -326,7 +319,9 @@ def train(args: Any) -> dict[str, Any]:
                 "test_rows": test_rows,
                 "classes": classes,
                 "features": len(features),
-                "executors": registered_executors(spark, local),
+                "executors": at_fit.count,
+                "executor_wait_seconds": round(at_fit.wait_seconds, 3),
+                "executors_lost": lost_executors(spark, local),
                 **task_totals(spark),
                 "finished_timestamp_seconds": round(time.time(), 3),
                 "spark_version": spark.version,

@@ -33,11 +33,20 @@ ON_SUBMISSION_FAILURE_RETRIES = 3
 RETRY_INTERVAL_SECONDS = 30
 
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+# "train-<runId>-<12 hex>" plus the suffixes Spark and the operator add (-driver, -ui-svc, and
+# the executor pods' -exec-N) stay within Kubernetes' 63 characters.
+RUN_ID_MAX_LENGTH = 20
+_RUN_ID = re.compile(rf"^[a-z0-9]([-a-z0-9]{{0,{RUN_ID_MAX_LENGTH - 2}}}[a-z0-9])?$")
 
 
 def is_dns_label(name: str) -> bool:
     """Lowercase letters, digits and '-', starting with a letter, at most 63 characters."""
     return _DNS_LABEL.match(name) is not None
+
+
+def is_run_id(run_id: str) -> bool:
+    """A part of a run's DNS-label name: lowercase letters, digits and '-', alphanumeric ends."""
+    return _RUN_ID.match(run_id) is not None
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,7 @@ class TrainingRun:
     image_pull_secret: str | None
     executor_instances: int
     executor_cores: int
+    executor_core_request: str
     executor_memory: str
     driver_memory: str
     input_path: str
@@ -70,6 +80,8 @@ class TrainingRun:
     runs_uri: str = ""
     # Secret whose keys become the driver's and executors' environment (the bucket's key).
     credentials_secret: str | None = None
+    # The user's handle to re-run the same settings (stack config runId); shown in the name.
+    run_id: str = ""
 
     @property
     def output(self) -> str:
@@ -90,7 +102,7 @@ def run_name(run: TrainingRun) -> str:
         for key, value in dataclasses.asdict(run).items()
     }
     digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
-    return "train-" + digest[:12]
+    return "-".join(part for part in ("train", run.run_id, digest[:12]) if part)
 
 
 def _security_context() -> dict[str, Any]:
@@ -176,7 +188,7 @@ def spark_application(run: TrainingRun) -> dict[str, Any]:
             **pod_common,
             "instances": run.executor_instances,
             "cores": run.executor_cores,
-            "coreRequest": str(run.executor_cores),
+            "coreRequest": run.executor_core_request,
             "coreLimit": str(run.executor_cores),
             "memory": run.executor_memory,
             "memoryOverhead": f"{memory_overhead_mib(run.executor_memory)}m",

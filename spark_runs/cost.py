@@ -6,7 +6,8 @@ node costs at most its monthly price in a month. A node pool's monthly usage is 
 60 seconds or $0.01 per node, aggregated over the month, so that minimum never applies to one run
 on a pool that outlives it. The control plane is free (HA adds a flat monthly fee, not per run).
 
-A run's cost is the nodes it needs (driver and executors packed by `spark_runs.sizing`) times its
+A run's cost is the nodes it needs (driver and executors packed by `spark_runs.sizing` by their
+CPU and memory requests, so executors asking less CPU than their cores share nodes) times its
 duration at that per-second rate. It leaves out the time an autoscaler takes to add nodes before
 the run and to remove them after it, which are billed too but depend on the pool, not the run.
 """
@@ -113,7 +114,7 @@ def run_cost(
     prices: PriceTable,
     node_size: str,
     executor_instances: int,
-    executor_cores: int,
+    executor_cpu_millis: int,
     executor_memory: str,
     seconds: float,
 ) -> RunCost:
@@ -123,7 +124,9 @@ def run_cost(
     if node_size not in NODE_SIZES:
         known = ", ".join(sorted(NODE_SIZES))
         raise ValueError(f"unknown node size {node_size!r}; use one of {known}")
-    nodes = nodes_needed(NODE_SIZES[node_size], executor_instances, executor_cores, executor_memory)
+    nodes = nodes_needed(
+        NODE_SIZES[node_size], executor_instances, executor_cpu_millis, executor_memory
+    )
     billed_seconds = math.ceil(seconds)
     return RunCost(nodes, nodes * billed_seconds * prices.price_per_second_usd(node_size))
 

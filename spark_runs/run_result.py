@@ -2,11 +2,23 @@
 
 import json
 
-from pydantic import BaseModel, ConfigDict, NonNegativeFloat, PositiveInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+)
 
 
 class RunMetrics(BaseModel):
-    """The fields of the trainer's metrics.json the sweep uses (the trainer writes more)."""
+    """The fields of the trainer's metrics.json the sweep uses (the trainer writes more).
+
+    Three separate times: ``executor_wait_seconds`` (scale-up: from the application's start until
+    the last executor it trained with registered), ``train_seconds`` (fitting) and
+    ``total_seconds`` (the whole trainer process). ``executors`` were live when fitting started.
+    """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -16,7 +28,9 @@ class RunMetrics(BaseModel):
     f1: float
     train_seconds: NonNegativeFloat
     total_seconds: NonNegativeFloat
+    executor_wait_seconds: NonNegativeFloat
     executors: PositiveInt
+    executors_lost: NonNegativeInt
 
 
 class RunFailed(RuntimeError):

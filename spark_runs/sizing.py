@@ -55,6 +55,7 @@ MEMORY_OVERHEAD_FACTOR = 0.10
 DRIVER_CORES = 1
 DRIVER_MEMORY = "1g"
 
+_CPU_QUANTITY = re.compile(r"^(\d+(\.\d+)?)(m?)$")
 _SPARK_MEMORY = re.compile(r"^(\d+)([kmgt]?)$", re.IGNORECASE)
 _MIB_PER_UNIT = {"k": 1 / 1024, "m": 1, "": 1, "g": 1024, "t": 1024 * 1024}
 
@@ -68,6 +69,17 @@ def parse_spark_memory_mib(memory: str) -> int:
         )
     amount, unit = match.groups()
     return math.ceil(int(amount) * _MIB_PER_UNIT[unit.lower()])
+
+
+def parse_cpu_millis(quantity: str) -> int:
+    """Millicores in a Kubernetes CPU quantity such as ``800m``, ``1`` or ``0.5``."""
+    match = _CPU_QUANTITY.match(quantity.strip())
+    if match is None:
+        raise ValueError(
+            f"{quantity!r} is not a CPU quantity; use millicores such as 800m, or cores such as 1"
+        )
+    amount, _, milli = match.groups()
+    return math.ceil(float(amount)) if milli else math.ceil(float(amount) * 1000)
 
 
 def memory_overhead_mib(memory: str) -> int:
@@ -127,8 +139,9 @@ def system_nodes_needed(size: NodeSize) -> int:
     return len(free)
 
 
-def spark_pod(cores: int, memory: str) -> PodRequest:
-    return PodRequest(cpu_millis=cores * 1000, memory_mib=pod_memory_mib(memory))
+def spark_pod(cpu_millis: int, memory: str) -> PodRequest:
+    """What a driver or executor pod requests: its CPU request and its heap plus overhead."""
+    return PodRequest(cpu_millis=cpu_millis, memory_mib=pod_memory_mib(memory))
 
 
 def schedulable_cpu_millis(size: NodeSize) -> int:
@@ -148,15 +161,17 @@ def pods_per_node(size: NodeSize, pod: PodRequest) -> int:
 
 
 def nodes_needed(
-    size: NodeSize, executor_instances: int, executor_cores: int, executor_memory: str
+    size: NodeSize, executor_instances: int, executor_cpu_millis: int, executor_memory: str
 ) -> int:
     """Nodes that hold the driver and every executor of one run, packed first-fit.
 
-    The driver takes a slot on the first node; executors fill the remaining room of each node
-    before a new node is counted. Raises ValueError when an executor fits on no node of this size.
+    Executors are packed by what they request (``executor_cpu_millis``, the operator's
+    ``coreRequest``), not by their Spark cores. The driver takes a slot on the first node;
+    executors fill the remaining room of each node before a new node is counted. Raises
+    ValueError when an executor fits on no node of this size.
     """
-    executor = spark_pod(executor_cores, executor_memory)
-    driver = spark_pod(DRIVER_CORES, DRIVER_MEMORY)
+    executor = spark_pod(executor_cpu_millis, executor_memory)
+    driver = spark_pod(DRIVER_CORES * 1000, DRIVER_MEMORY)
     if pods_per_node(size, driver) == 0:
         raise ValueError(
             f"the driver needs {driver.cpu_millis}m CPU and {driver.memory_mib} MiB, but a "

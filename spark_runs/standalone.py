@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pyspark
 
@@ -94,14 +95,25 @@ def stop_process_group(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def alive_workers(web_ui_url: str) -> int:
-    """Workers the master reports ALIVE (its web UI's JSON view), 0 while it is not up yet."""
+def _master_state(web_ui_url: str) -> dict[str, Any]:
+    """The master's web UI JSON view; empty while the master is not up yet."""
     try:
         with urllib.request.urlopen(f"{web_ui_url}/json/", timeout=2) as response:
-            state = json.load(response)
+            state: dict[str, Any] = json.load(response)
     except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
-        return 0
-    return sum(1 for worker in state.get("workers", []) if worker.get("state") == "ALIVE")
+        return {}
+    return state
+
+
+def alive_workers(web_ui_url: str) -> int:
+    """Workers the master reports ALIVE, 0 while it is not up yet."""
+    workers = _master_state(web_ui_url).get("workers", [])
+    return sum(1 for worker in workers if worker.get("state") == "ALIVE")
+
+
+def active_applications(web_ui_url: str) -> int:
+    """Applications registered with the master and running now."""
+    return len(_master_state(web_ui_url).get("activeapps", []))
 
 
 @contextmanager
@@ -138,24 +150,32 @@ def standalone_cluster(
         )
         daemons = [master]
         for index in range(workers):
-            worker_dir = work_dir / f"worker-{index}"
-            worker_dir.mkdir(exist_ok=True)
             daemons.append(
-                running.enter_context(
-                    _daemon(
-                        [
-                            "org.apache.spark.deploy.worker.Worker",
-                            *("--host", LOOPBACK, "--webui-port", str(free_port())),
-                            *("--cores", str(worker_cores), "--memory", worker_memory),
-                            *("--work-dir", str(worker_dir)),
-                            cluster.master_url,
-                        ],
-                        work_dir / f"worker-{index}.log",
-                    )
-                )
+                running.enter_context(worker(cluster, index, worker_cores, worker_memory, work_dir))
             )
         _wait_for_workers(cluster, daemons, work_dir, start_timeout_seconds)
         yield replace(cluster, worker_processes=tuple(daemons[1:]))
+
+
+@contextmanager
+def worker(
+    cluster: StandaloneCluster, index: int, cores: int, memory: str, work_dir: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """One worker daemon registering with the cluster's master; stopped (with its executors) on
+    exit. Entered late, it stands in for a node an autoscaler adds while a run waits."""
+    worker_dir = work_dir / f"worker-{index}"
+    worker_dir.mkdir(parents=True, exist_ok=True)
+    with _daemon(
+        [
+            "org.apache.spark.deploy.worker.Worker",
+            *("--host", LOOPBACK, "--webui-port", str(free_port())),
+            *("--cores", str(cores), "--memory", memory),
+            *("--work-dir", str(worker_dir)),
+            cluster.master_url,
+        ],
+        work_dir / f"worker-{index}.log",
+    ) as process:
+        yield process
 
 
 def _wait_for_workers(

@@ -26,7 +26,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from spark_job.atomic import share_like_new_files
 from spark_runs.cost import DEFAULT_PRICES, PriceTable, load_prices, run_cost
 from spark_runs.run_result import RunFailed, RunMetrics
-from spark_runs.sizing import NODE_SIZES, parse_spark_memory_mib
+from spark_runs.sizing import NODE_SIZES, parse_cpu_millis, parse_spark_memory_mib
 from spark_runs.sweep_report import (
     SweepContext,
     SweepRow,
@@ -99,6 +99,16 @@ def _spark_memory(text: str) -> str:
     return text
 
 
+def _cpu_request(text: str) -> str:
+    try:
+        millis = parse_cpu_millis(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if millis < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    return text
+
+
 def parser() -> argparse.ArgumentParser:
     command = _OneLineParser(
         prog="python -m spark_runs.sweep",
@@ -116,7 +126,14 @@ def parser() -> argparse.ArgumentParser:
     command.add_argument("--output", type=Path, required=True, help="new directory for results")
     command.add_argument("--fraction", type=_fraction, default=1.0, help="share of the data used")
     command.add_argument("--executor-cores", type=_positive_int, default=1)
-    command.add_argument("--executor-memory", type=_spark_memory, default="1g")
+    command.add_argument(
+        "--executor-core-request",
+        type=_cpu_request,
+        default="800m",
+        help="CPU each executor requests, which packs the nodes the cost counts (as the stack's "
+        "executorCoreRequest; at most --executor-cores)",
+    )
+    command.add_argument("--executor-memory", type=_spark_memory, default="640m")
     command.add_argument(
         "--node-size", default=DEFAULT_NODE_SIZE, help="droplet slug whose price the cost uses"
     )
@@ -146,6 +163,7 @@ class SweepPlan:
     prices: PriceTable
     node_size: str
     executor_cores: int
+    executor_core_request: str
     executor_memory: str
     input_path: str
     deadline_seconds: float | None
@@ -164,6 +182,11 @@ def plan(arguments: argparse.Namespace) -> SweepPlan:
     if arguments.node_size not in NODE_SIZES:
         known = ", ".join(sorted(NODE_SIZES))
         raise UsageError(f"--node-size {arguments.node_size!r} is unknown; use one of {known}")
+    if parse_cpu_millis(arguments.executor_core_request) > arguments.executor_cores * 1000:
+        raise UsageError(
+            f"--executor-core-request {arguments.executor_core_request} is more than "
+            f"--executor-cores {arguments.executor_cores}; request at most the executor's cores"
+        )
     try:
         prices = load_prices(arguments.prices) if arguments.prices else DEFAULT_PRICES
         for count in arguments.executors:
@@ -171,7 +194,7 @@ def plan(arguments: argparse.Namespace) -> SweepPlan:
                 prices,
                 arguments.node_size,
                 count,
-                arguments.executor_cores,
+                parse_cpu_millis(arguments.executor_core_request),
                 arguments.executor_memory,
                 0,
             )
@@ -188,6 +211,7 @@ def plan(arguments: argparse.Namespace) -> SweepPlan:
         prices=prices,
         node_size=arguments.node_size,
         executor_cores=arguments.executor_cores,
+        executor_core_request=arguments.executor_core_request,
         executor_memory=arguments.executor_memory,
         input_path=arguments.input or "",
         deadline_seconds=arguments.deadline,
@@ -246,25 +270,27 @@ def sweep(
                 if metrics.executors != count:
                     console.print(
                         f"[yellow]warning:[/] asked for {count} executors, "
-                        f"the trainer reports {metrics.executors}"
+                        f"the trainer fitted with {metrics.executors}"
                     )
                 cost = run_cost(
                     sweep_plan.prices,
                     sweep_plan.node_size,
                     count,
-                    sweep_plan.executor_cores,
+                    parse_cpu_millis(sweep_plan.executor_core_request),
                     sweep_plan.executor_memory,
                     metrics.total_seconds,
                 )
                 rows.append(
                     SweepRow(
                         executors=count,
+                        scale_up_seconds=metrics.executor_wait_seconds,
                         train_seconds=metrics.train_seconds,
                         total_seconds=metrics.total_seconds,
                         accuracy=metrics.accuracy,
                         weighted_precision=metrics.weighted_precision,
                         weighted_recall=metrics.weighted_recall,
                         f1=metrics.f1,
+                        executors_lost=metrics.executors_lost,
                         nodes=cost.nodes,
                         cost_usd=cost.cost_usd,
                     )
@@ -275,6 +301,7 @@ def sweep(
             input_path=sweep_plan.input_path or "(the image's baked sample)",
             node_size=sweep_plan.node_size,
             executor_cores=sweep_plan.executor_cores,
+            executor_core_request=sweep_plan.executor_core_request,
             executor_memory=sweep_plan.executor_memory,
             prices_as_of=sweep_plan.prices.as_of,
             monthly_price_usd=sweep_plan.prices.monthly_price_usd(sweep_plan.node_size),

@@ -209,6 +209,7 @@ def template_from_application(
         image_pull_secret=pull_secrets[0],
         executor_instances=executor["instances"],
         executor_cores=executor["cores"],
+        executor_core_request=executor.get("coreRequest") or str(executor["cores"]),
         executor_memory=executor["memory"],
         driver_memory=driver["memory"],
         input_path=input_path,
@@ -268,6 +269,7 @@ def cluster_backend(
         ),
         # the executor size the sweep prices is the one it runs
         executor_cores=arguments.executor_cores,
+        executor_core_request=arguments.executor_core_request,
         executor_memory=arguments.executor_memory,
     )
     run_store = None

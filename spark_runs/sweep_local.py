@@ -6,12 +6,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from spark_job.executors import executor_wait_conf
 from spark_job.tuning import spark_tuning_conf
 from spark_runs.run_result import RunFailed, RunMetrics, parse_metrics
 from spark_runs.standalone import spark_env, standalone_cluster, stop_process_group
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 LOG_TAIL_LINES = 15
+# Local workers are up before the trainer starts; executors register within seconds.
+EXECUTOR_WAIT_SECONDS = 120
 
 
 def machine_cores() -> int:
@@ -32,8 +35,7 @@ def standalone_conf(executors: int, executor_cores: int, executor_memory: str) -
         "spark.executor.cores": str(executor_cores),
         "spark.executor.memory": executor_memory,
         "spark.cores.max": str(executors * executor_cores),
-        "spark.scheduler.minRegisteredResourcesRatio": "1.0",
-        "spark.scheduler.maxRegisteredResourcesWaitingTime": "120s",
+        **executor_wait_conf(EXECUTOR_WAIT_SECONDS),
     }
 
 

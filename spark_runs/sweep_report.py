@@ -17,12 +17,14 @@ from spark_runs.cost import best_cost_time, cheapest_within_deadline
 @dataclass(frozen=True)
 class SweepRow:
     executors: int
+    scale_up_seconds: float
     train_seconds: float
     total_seconds: float
     accuracy: float
     weighted_precision: float
     weighted_recall: float
     f1: float
+    executors_lost: int
     nodes: int
     cost_usd: float
 
@@ -35,6 +37,7 @@ class SweepContext:
     input_path: str
     node_size: str
     executor_cores: int
+    executor_core_request: str
     executor_memory: str
     prices_as_of: str
     monthly_price_usd: float
@@ -107,30 +110,34 @@ def markdown(rows: Sequence[SweepRow], context: SweepContext) -> str:
     by_count = {item.executors: item for item in scaling(rows)}
     baseline = min(row.executors for row in rows)
     header = (
-        "| executors | training time (s) | total time (s) | accuracy | precision | recall | F1 "
-        "| speedup | efficiency | nodes | cost per run (USD) |"
+        "| executors | scale-up time (s) | training time (s) | total time (s) | accuracy "
+        "| precision | recall | F1 | speedup | efficiency | lost executors | nodes "
+        "| cost per run (USD) |"
     )
     lines = [
         "# Executor sweep",
         "",
         f"- Backend: {context.backend}. {context.machine_note}".rstrip(),
         f"- Input: `{context.input_path}`",
-        f"- Executors: {context.executor_cores} core(s), {context.executor_memory} each.",
+        f"- Executors: {context.executor_cores} core(s) requesting "
+        f"{context.executor_core_request} CPU, {context.executor_memory} each.",
         f"- Cost: {context.node_size} nodes at ${context.monthly_price_usd:g}/month "
         f"(prices as of {context.prices_as_of}), billed per second, nodes counted by the "
         "stack's fit rules (driver included).",
+        "- Scale-up time: from the application's start until the last executor it trained with "
+        "registered (training waits for every executor).",
         f"- Speedup and efficiency: training time relative to {executors_phrase(baseline)}.",
         "",
         header,
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in sorted(rows, key=lambda row: row.executors):
         scale = by_count[row.executors]
         lines.append(
-            f"| {row.executors} | {row.train_seconds:.1f} | {row.total_seconds:.1f} "
-            f"| {row.accuracy:.4f} | {row.weighted_precision:.4f} | {row.weighted_recall:.4f} "
-            f"| {row.f1:.4f} | {scale.speedup:.2f} | {scale.efficiency:.0%} | {row.nodes} "
-            f"| {row.cost_usd:.4f} |"
+            f"| {row.executors} | {row.scale_up_seconds:.1f} | {row.train_seconds:.1f} "
+            f"| {row.total_seconds:.1f} | {row.accuracy:.4f} | {row.weighted_precision:.4f} "
+            f"| {row.weighted_recall:.4f} | {row.f1:.4f} | {scale.speedup:.2f} "
+            f"| {scale.efficiency:.0%} | {row.executors_lost} | {row.nodes} | {row.cost_usd:.4f} |"
         )
     lines += ["", "## Recommendation", ""]
     lines += [f"- {line}" for line in recommendation_lines(rows, context.deadline_seconds)]
@@ -146,7 +153,7 @@ def _legend_below(axis: Axes, twin: Axes) -> None:
         labels + twin_labels,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.16),
-        ncol=3,
+        ncol=4,
         fontsize=9,
     )
 
@@ -158,6 +165,7 @@ def plot(rows: Sequence[SweepRow], context: SweepContext, path: Path) -> None:
     baseline = counts[0]
 
     figure, (time_axis, scale_axis) = plt.subplots(1, 2, figsize=(11, 4.8))
+    time_axis.plot(counts, [row.scale_up_seconds for row in ordered], "v-", label="scale-up time")
     time_axis.plot(counts, [row.train_seconds for row in ordered], "o-", label="training time")
     time_axis.plot(counts, [row.total_seconds for row in ordered], "s-", label="total time")
     time_axis.set_xlabel("executors")

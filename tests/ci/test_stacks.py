@@ -80,7 +80,7 @@ def test_prod_run_fits_its_pool_with_room_to_spare() -> None:
     needed = sizing.nodes_needed(
         sizing.NODE_SIZES[settings.node_size],
         settings.executor_instances,
-        settings.executor_cores,
+        sizing.parse_cpu_millis(settings.executor_core_request),
         settings.executor_memory,
     )
     # The Spark pool holds only Spark pods; leave room for a second run or a sweep beside it.

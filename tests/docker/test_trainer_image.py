@@ -29,6 +29,7 @@ RUN = TrainingRun(
     image_pull_secret=None,
     executor_instances=1,
     executor_cores=1,
+    executor_core_request="800m",
     executor_memory="1g",
     driver_memory="1g",
     input_path="",

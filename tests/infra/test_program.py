@@ -262,6 +262,8 @@ def test_outputs_name_what_a_user_needs(program: Program) -> None:
         "registryEndpoint",
         "monthlyCostFloor",
         "monthlyCostCeiling",
+        "runNodes",
+        "runCostPerHour",
         "image",
         "sparkApplicationName",
         "jobNamespace",
@@ -270,6 +272,7 @@ def test_outputs_name_what_a_user_needs(program: Program) -> None:
         "spacesRegion",
         "runsPrefix",
         "historyServerCommand",
+        "runState",
     }
     name = application(run).inputs["metadata"]["name"]
     assert run.outputs["sparkApplicationName"] == name
@@ -299,7 +302,13 @@ def test_local_target_declares_no_digitalocean_resource(program: Program) -> Non
     assert image.inputs["skipPush"] is True
     assert spec(run)["image"] == image.inputs["imageName"]
     assert "imagePullSecrets" not in spec(run)
-    assert set(run.outputs) == {"image", "sparkApplicationName", "jobNamespace", "followCommands"}
+    assert set(run.outputs) == {
+        "image",
+        "sparkApplicationName",
+        "jobNamespace",
+        "followCommands",
+        "runState",
+    }
     assert {RELEASE, ROLE, ROLE_BINDING} <= depends_on(application(run), run)
 
 

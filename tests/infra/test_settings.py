@@ -21,7 +21,12 @@ def test_defaults_are_the_dev_defaults_of_the_design() -> None:
     assert settings.kubernetes_version == "1.34."
     assert settings.protect is False
     assert (settings.executor_instances, settings.executor_cores) == (4, 1)
-    assert (settings.executor_memory, settings.driver_memory) == ("1g", "1g")
+    # 640m and an 800m CPU request: two executors share an s-2vcpu-4gb node (docs/decisions.md).
+    assert (settings.executor_memory, settings.driver_memory) == ("640m", "1g")
+    assert settings.executor_core_request == "800m"
+    assert settings.wait_for_run is True
+    assert (settings.executor_wait_seconds, settings.run_timeout_seconds) == (600, 3600)
+    assert settings.run_id == ""
     assert settings.job_namespace == "spark-jobs"
     assert settings.data_fraction == 1.0
     assert settings.registry_tier is RegistryTier.BASIC
@@ -113,11 +118,14 @@ def test_a_larger_node_size_makes_the_same_executor_fit() -> None:
 
 
 def test_more_executors_than_max_nodes_can_host_are_rejected_with_numbers() -> None:
-    # One 1-core executor per s-2vcpu-4gb node, and the driver alone on the first one.
-    (problem,) = problems({"executorInstances": "10", "maxNodes": "10"})
+    # Two 800m, 640m executors per s-2vcpu-4gb node, and the driver alone on the first one.
+    (problem,) = problems({"executorInstances": "19", "maxNodes": "10"})
     assert problem.startswith("spark-doks:executorInstances is too large")
     assert "need 11 s-2vcpu-4gb nodes" in problem and "maxNodes is 10" in problem
-    assert load_settings({"executorInstances": "9", "maxNodes": "10"}).executor_instances == 9
+    assert load_settings({"executorInstances": "18", "maxNodes": "10"}).executor_instances == 18
+    # Whole-core requests: one executor per node.
+    (problem,) = problems({"executorInstances": "10", "maxNodes": "10", "executorCoreRequest": "1"})
+    assert "need 11 s-2vcpu-4gb nodes" in problem
 
 
 def test_driver_memory_that_no_node_can_hold_is_rejected() -> None:
@@ -138,6 +146,7 @@ def test_config_keys_include_every_key_of_the_design_and_brief() -> None:
         "systemNodeSize", "systemNodeCount", "protect", "registryStack", "registryRegion",
         "alertSlackWebhookUrl",
         "spacesRegion", "eventLogRetentionDays",
+        "executorCoreRequest", "runId", "waitForRun", "executorWaitSeconds", "runTimeoutSeconds",
     }  # fmt: skip
     assert required == set(CONFIG_KEYS)
 
@@ -163,3 +172,38 @@ def test_the_slack_webhook_never_appears_in_messages_or_the_settings_repr() -> N
     settings = load_settings({"alerting": "true", "alertSlackWebhookUrl": "https://h/secret-token"})
     assert "secret-token" not in repr(settings)
     assert settings.alert_slack_webhook_url.get_secret_value() == "https://h/secret-token"
+
+
+@pytest.mark.parametrize(
+    ("config", "key", "fix"),
+    [
+        ({"runTimeoutSeconds": "0"}, "runTimeoutSeconds", "seconds > 0, e.g. 3600"),
+        ({"runTimeoutSeconds": "-5"}, "runTimeoutSeconds", "seconds > 0, e.g. 3600"),
+        ({"executorWaitSeconds": "0"}, "executorWaitSeconds", "seconds > 0, e.g. 600"),
+        ({"executorWaitSeconds": "-1"}, "executorWaitSeconds", "seconds > 0, e.g. 600"),
+        ({"runId": "Retry_1"}, "runId", "lowercase letters, digits and '-'"),
+        ({"runId": "-2"}, "runId", "starting and ending with a letter or digit"),
+        ({"runId": "r" * 21}, "runId", "at most 20"),
+        ({"waitForRun": "sometimes"}, "waitForRun", "must be true or false"),
+        ({"executorCoreRequest": "lots"}, "executorCoreRequest", "such as 800m"),
+        ({"executorCoreRequest": "0m"}, "executorCoreRequest", "more than 0"),
+        ({"executorCoreRequest": "1500m"}, "executorCoreRequest", "at most executorCores"),
+    ],
+)
+def test_bad_run_settings_name_the_key_and_the_fix(
+    config: dict[str, str], key: str, fix: str
+) -> None:
+    (problem,) = problems(config)
+    assert problem.startswith(f"spark-doks:{key} ")
+    assert fix in problem
+
+
+def test_the_run_timeout_must_outlast_the_executor_wait() -> None:
+    (problem,) = problems({"executorWaitSeconds": "900", "runTimeoutSeconds": "600"})
+    assert problem.startswith("spark-doks:runTimeoutSeconds must be longer than")
+    assert "executorWaitSeconds (900)" in problem
+
+
+@pytest.mark.parametrize("run_id", ["2", "retry-1", "a" * 20])
+def test_dns_safe_run_ids_are_accepted(run_id: str) -> None:
+    assert load_settings({"runId": run_id}).run_id == run_id

@@ -188,7 +188,8 @@ def wait_completed(
         state = (status.get("applicationState") or {}).get("state", "")
         if state == "COMPLETED":
             return status
-        if state in {"FAILED", "SUBMISSION_FAILED"}:
+        # The operator retries SUBMISSION_FAILED (onSubmissionFailureRetries); FAILED is final.
+        if state == "FAILED":
             raise AssertionError(f"{application} ended {state}: {status}")
         return Pending(state or "no state yet")
 

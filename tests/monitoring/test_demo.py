@@ -81,6 +81,8 @@ def test_results_table_formats_seconds_and_counts(tmp_path: Path) -> None:
         "train_seconds": 12.401,
         "total_seconds": 40.0,
         "executors": 2,
+        "executor_wait_seconds": 35.5,
+        "executors_lost": 0,
         "rows": 20000,
         "completed_tasks": 31,
         "failed_tasks": 0,

@@ -17,6 +17,8 @@ RESULTS = {
     "train_seconds": 12.5,
     "total_seconds": 30.25,
     "executors": 2,
+    "executor_wait_seconds": 41.5,
+    "executors_lost": 1,
     "rows": 200000,
     "completed_tasks": 40,
     "failed_tasks": 1,
@@ -30,6 +32,13 @@ def test_exposition_has_one_typed_gauge_per_result_with_the_app_name() -> None:
     assert len(samples) == len(GAUGES)
     assert 'spark_doks_run_rows{application_name="train \\"a\\""} 200000.0' in samples
     assert text.count("# TYPE") == len(GAUGES)
+
+
+def test_scale_up_and_lost_executors_are_pushed_beside_the_times() -> None:
+    text = exposition(RESULTS, "train")
+    assert 'spark_doks_run_executor_wait_seconds{application_name="train"} 41.5' in text
+    assert 'spark_doks_run_executors_lost{application_name="train"} 1.0' in text
+    assert 'spark_doks_run_train_seconds{application_name="train"} 12.5' in text
 
 
 def test_grouping_path_encodes_ids_with_slashes() -> None:

@@ -172,4 +172,6 @@ def test_two_executors_and_a_lost_worker(
     survived = read_metrics(tmp_path / "disturbed")
     assert survived["accuracy"] == baseline["accuracy"]
     assert survived["rows"] == baseline["rows"]
-    assert survived["executors"] == 2  # both registered; one was lost mid-training
+    assert survived["executors"] == 2  # both were live when fitting started
+    assert survived["executors_lost"] == 1  # one was lost mid-training
+    assert baseline["executors_lost"] == 0

@@ -7,6 +7,7 @@ import pytest
 from spark_runs.application import (
     BAKED_SAMPLE_PATH,
     TrainingRun,
+    is_dns_label,
     spark_application,
 )
 from spark_runs.image import MAIN_APPLICATION_FILE, spark_version
@@ -20,6 +21,7 @@ def training_run(**changes: object) -> TrainingRun:
         image_pull_secret="registry-pull",
         executor_instances=3,
         executor_cores=2,
+        executor_core_request="1500m",
         executor_memory="2g",
         driver_memory="1g",
         input_path="",
@@ -43,10 +45,18 @@ def test_run_name_is_a_stable_dns_label() -> None:
         {"max_depth": 7},
         {"spark_conf": {"spark.ui.port": "4041"}},
         {"name_salt": "sweep-1"},
+        {"executor_core_request": "1"},
+        {"run_id": "2"},
     ],
 )
 def test_run_name_changes_with_anything_that_defines_the_run(change: dict[str, object]) -> None:
     assert training_run(**change).name != training_run().name
+
+
+def test_run_id_shows_in_the_name_and_keeps_it_a_dns_label() -> None:
+    name = training_run(run_id="retry-" + "9" * 14).name
+    assert name.startswith("train-retry-99999999999999-") and is_dns_label(name)
+    assert len(name + "-driver") <= 63
 
 
 def test_manifest_maps_the_run() -> None:
@@ -62,7 +72,9 @@ def test_manifest_maps_the_run() -> None:
     assert spec["executor"]["instances"] == 3
     assert spec["executor"]["cores"] == 2
     assert spec["executor"]["memory"] == "2g"
-    assert spec["executor"]["coreRequest"] == "2"
+    # Requests below the cores pack executors onto nodes; the limit stays at the cores.
+    assert spec["executor"]["coreRequest"] == "1500m"
+    assert spec["executor"]["coreLimit"] == "2"
     # What spark_runs.sizing counts when fitting pods on nodes: max(384 MiB, 10 %).
     assert spec["executor"]["memoryOverhead"] == "384m"
     assert (

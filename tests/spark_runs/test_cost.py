@@ -22,21 +22,21 @@ def test_every_node_size_the_stack_accepts_has_a_price() -> None:
 def test_a_partial_hour_is_billed_pro_rata_not_rounded_up() -> None:
     # s-2vcpu-4gb is $24/month = $24/672 per hour. One 1-core 1g executor needs 2 nodes (the driver
     # fills the first), so 90 minutes cost 2 nodes x 1.5 h x $24/672 = $0.107142..., not 2 x 2 h.
-    cost = run_cost(DEFAULT_PRICES, "s-2vcpu-4gb", 1, 1, "1g", seconds=90 * 60)
+    cost = run_cost(DEFAULT_PRICES, "s-2vcpu-4gb", 1, 1000, "1g", seconds=90 * 60)
     assert cost.nodes == 2
     assert cost.cost_usd == pytest.approx(2 * 1.5 * 24 / 672)
 
 
 def test_executors_sharing_the_driver_node_pay_for_one_node() -> None:
     # s-4vcpu-8gb ($48/month) holds the driver and two 1-core 1g executors: 45 min on one node.
-    cost = run_cost(DEFAULT_PRICES, "s-4vcpu-8gb", 2, 1, "1g", seconds=45 * 60)
+    cost = run_cost(DEFAULT_PRICES, "s-4vcpu-8gb", 2, 1000, "1g", seconds=45 * 60)
     assert cost.nodes == 1
     assert cost.cost_usd == pytest.approx(0.75 * 48 / 672)
 
 
 def test_a_started_second_is_billed_whole() -> None:
-    whole = run_cost(DEFAULT_PRICES, "s-2vcpu-4gb", 4, 1, "1g", seconds=60)
-    started = run_cost(DEFAULT_PRICES, "s-2vcpu-4gb", 4, 1, "1g", seconds=59.2)
+    whole = run_cost(DEFAULT_PRICES, "s-2vcpu-4gb", 4, 1000, "1g", seconds=60)
+    started = run_cost(DEFAULT_PRICES, "s-2vcpu-4gb", 4, 1000, "1g", seconds=59.2)
     assert started == whole
     assert whole.cost_usd == pytest.approx(5 * 60 * 24 / (672 * 3600))
 
@@ -53,7 +53,7 @@ def test_inverted_pool_bounds_are_rejected() -> None:
 
 def test_unknown_node_size_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match=r"unknown node size 's-99'; use one of .*s-2vcpu-4gb"):
-        run_cost(DEFAULT_PRICES, "s-99", 1, 1, "1g", seconds=10)
+        run_cost(DEFAULT_PRICES, "s-99", 1, 1000, "1g", seconds=10)
 
 
 def test_price_file_overrides_the_slugs_it_names(tmp_path: Path) -> None:
@@ -61,7 +61,9 @@ def test_price_file_overrides_the_slugs_it_names(tmp_path: Path) -> None:
     prices_file.write_text("as_of: '2027-01-01'\nmonthly_usd:\n  s-2vcpu-4gb: 30\n")
     prices = load_prices(prices_file)
     assert prices.as_of == "2027-01-01"
-    assert run_cost(prices, "s-2vcpu-4gb", 1, 1, "1g", 3600).cost_usd == pytest.approx(2 * 30 / 672)
+    assert run_cost(prices, "s-2vcpu-4gb", 1, 1000, "1g", 3600).cost_usd == pytest.approx(
+        2 * 30 / 672
+    )
     assert prices.monthly_price_usd("c-2") == DEFAULT_PRICES.monthly_price_usd("c-2")
 
 

@@ -15,6 +15,7 @@ from spark_runs.sweep_report import SweepRow, scaling
 from tests.support import REPO_ROOT
 
 TRAIN_SECONDS = {1: 100.0, 2: 60.0, 4: 40.0}
+SCALE_UP_SECONDS = {1: 5.0, 2: 10.0, 4: 30.0}
 
 
 class ScriptedBackend:
@@ -41,8 +42,10 @@ class ScriptedBackend:
             weighted_recall=0.9,
             f1=0.89,
             train_seconds=TRAIN_SECONDS[executors],
-            total_seconds=TRAIN_SECONDS[executors] + 20,
+            total_seconds=TRAIN_SECONDS[executors] + 20 + SCALE_UP_SECONDS[executors],
+            executor_wait_seconds=SCALE_UP_SECONDS[executors],
             executors=executors,
+            executors_lost=0,
         )
 
 
@@ -72,14 +75,16 @@ def test_sweep_writes_a_row_per_count_and_all_three_reports(
     with (output / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [int(row["executors"]) for row in rows] == [1, 2, 4]
-    # s-2vcpu-4gb: 1 and 2 one-core executors need 2 and 3 nodes, 4 need 5 (the driver's node)
-    assert [int(row["nodes"]) for row in rows] == [2, 3, 5]
-    assert float(rows[1]["cost_usd"]) == pytest.approx(3 * 80 * 24 / (672 * 3600))
+    # s-2vcpu-4gb: two 800m, 640m executors share a node; the driver has the first one
+    assert [int(row["nodes"]) for row in rows] == [2, 2, 3]
+    assert [float(row["scale_up_seconds"]) for row in rows] == [5.0, 10.0, 30.0]
+    assert float(rows[1]["cost_usd"]) == pytest.approx(2 * 90 * 24 / (672 * 3600))
     assert float(rows[1]["speedup"]) == pytest.approx(100 / 60, abs=1e-4)
     table = [line for line in (output / "results.md").read_text().splitlines() if line[:2] == "| "]
     assert len(table) == 1 + 3  # header and one row per count
+    assert table[0].startswith("| executors | scale-up time (s) | training time (s) | total time")
     assert table[2].startswith(
-        "| 2 | 60.0 | 80.0 | 0.9000 | 0.9100 | 0.9000 | 0.8900 | 1.67 | 83% "
+        "| 2 | 10.0 | 60.0 | 90.0 | 0.9000 | 0.9100 | 0.9000 | 0.8900 | 1.67 | 83% | 0 | 2 "
     )
     assert (output / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(path.name for path in (output / "runs").iterdir()) == [
@@ -88,6 +93,17 @@ def test_sweep_writes_a_row_per_count_and_all_three_reports(
         "executors-4",
     ]
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
+def test_whole_core_requests_cost_a_node_per_executor(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dataset: Path
+) -> None:
+    output = tmp_path / "out"
+    argv = ["--backend", "local", "--executors", "1,2,4", "--input", str(dataset)]
+    argv += ["--executor-core-request", "1", "--executor-memory", "1g", "--output", str(output)]
+    assert run_main(monkeypatch, ScriptedBackend(), argv) == 0
+    with (output / "results.csv").open() as handle:
+        assert [int(row["nodes"]) for row in csv.DictReader(handle)] == [2, 3, 5]
 
 
 @pytest.mark.parametrize(
@@ -110,8 +126,8 @@ def test_an_interrupted_or_failed_sweep_leaves_no_output(
 
 def test_speedup_and_efficiency_are_relative_to_the_smallest_count() -> None:
     rows = [
-        SweepRow(2, 50.0, 60.0, 0.9, 0.9, 0.9, 0.9, 3, 0.01),
-        SweepRow(4, 30.0, 40.0, 0.9, 0.9, 0.9, 0.9, 5, 0.02),
+        SweepRow(2, 5.0, 50.0, 60.0, 0.9, 0.9, 0.9, 0.9, 0, 3, 0.01),
+        SweepRow(4, 9.0, 30.0, 40.0, 0.9, 0.9, 0.9, 0.9, 0, 5, 0.02),
     ]
     (base, four) = scaling(rows)
     assert (base.speedup, base.efficiency) == (1.0, 1.0)
@@ -128,6 +144,8 @@ BAD_INPUT = [
     (["--node-size", "s-99"], "--node-size 's-99' is unknown"),
     (["--executor-memory", "16g"], "an executor needs"),
     (["--backend", "gpu"], "--backend: invalid choice"),
+    (["--executor-core-request", "lots"], "not a CPU quantity"),
+    (["--executor-core-request", "1500m"], "more than --executor-cores 1"),
     (["--input", "/nonexistent/data"], "--input /nonexistent/data does not exist"),
 ]
 

@@ -33,6 +33,7 @@ STACK_APPLICATION = TrainingRun(
     image_pull_secret="registry-spark-doks",
     executor_instances=4,
     executor_cores=1,
+    executor_core_request="800m",
     executor_memory="1g",
     driver_memory="1g",
     input_path="",
@@ -112,6 +113,8 @@ class FakeKubernetes:
             "total_seconds": 60 + 120.0 / executors,
             "rows": 1000,
             "executors": executors,
+            "executor_wait_seconds": 30.0,
+            "executors_lost": 0,
             "spark_version": "4.0.4",
         }
         return "INFO SparkContext: Running Spark\n" + json.dumps(summary) + "\nINFO stopped\n"
@@ -305,7 +308,9 @@ def bucket_metrics(executors: int) -> str:
             "f1": 0.9,
             "train_seconds": 10.0,
             "total_seconds": 30.0,
+            "executor_wait_seconds": 5.0,
             "executors": executors,
+            "executors_lost": 0,
         }
     )
 

@@ -47,9 +47,11 @@ def test_local_sweep_with_one_and_two_executors(dataset: Path, tmp_path: Path) -
         assert all(value != "" for value in row.values()), row
         assert 0 < float(row["accuracy"]) <= 1
         assert 0 < float(row["train_seconds"]) < float(row["total_seconds"])
+        assert 0 <= float(row["scale_up_seconds"]) < float(row["total_seconds"])
+        assert row["executors_lost"] == "0"
         assert float(row["cost_usd"]) > 0
-    # s-2vcpu-4gb holds one 1g executor per node, and the driver fills the first node
-    assert [row["nodes"] for row in rows] == ["2", "3"]
+    # s-2vcpu-4gb holds two 800m, 640m executors per node, and the driver fills the first node
+    assert [row["nodes"] for row in rows] == ["2", "2"]
     for count in (1, 2):  # the trainer saw as many executors as the row says
         metrics = (output / "runs" / f"executors-{count}" / "metrics.json").read_text()
         assert f'"executors": {count},' in metrics
