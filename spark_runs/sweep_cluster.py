@@ -242,7 +242,7 @@ def cluster_backend(
     from kubernetes import client, config
 
     try:
-        config.load_kube_config()  # type: ignore[no-untyped-call]
+        config.load_kube_config()
     except config.ConfigException as error:
         raise ValueError(
             f"no usable kubeconfig ({error}); run `doctl kubernetes cluster kubeconfig save "
