@@ -379,3 +379,13 @@ def test_every_pulumi_job_has_doctl_for_the_cluster_kubeconfig() -> None:
         doctl = job["steps"][uses.index(DOCTL_ACTION)]
         assert doctl["with"]["token"] == "${{ secrets.DIGITALOCEAN_TOKEN }}"
         assert uses.index(DOCTL_ACTION) < min(uses.index(s["uses"]) for s in pulumi_steps(job))
+
+
+def test_every_job_that_updates_a_stack_gives_the_provider_spaces_credentials() -> None:
+    # The stack's bucket and keys go through the Spaces API, which the DigitalOcean token alone
+    # cannot reach; the provider reads these two variables.
+    for path, _, job_id, job in pulumi_jobs():
+        if stacks_run_by(job, "up"):
+            env = job.get("env", {})
+            for variable in ("SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY"):
+                assert env.get(variable) == f"${{{{ secrets.{variable} }}}}", (path.name, job_id)
