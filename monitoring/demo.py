@@ -31,7 +31,7 @@ from rich.table import Table
 
 from monitoring import local_stack, preflight, prometheus_api
 from monitoring.progress import Steps
-from monitoring.queries import FINISHED_AT, RUN_RESULT_METRICS, SECONDS, Unit
+from monitoring.queries import RUN_RESULT_METRICS, format_value
 from monitoring.report import make_report
 from monitoring.scrape import local_prometheus_config
 from monitoring.spark_metrics import spark_metrics_conf
@@ -195,16 +195,6 @@ def train_scraped(
     return run
 
 
-def _cell(value: object, unit: Unit) -> str:
-    if unit is FINISHED_AT and isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    if unit is SECONDS and isinstance(value, int | float):
-        return f"{value:.1f} s"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
 def results_table(run: ObservedRun, output: Path) -> Table:
     """The results the Grafana runs table shows (the rest is in metrics.json)."""
     table = Table(title=f"Training run {run.application_id}")
@@ -214,7 +204,7 @@ def results_table(run: ObservedRun, output: Path) -> Table:
     for column in RUN_RESULT_METRICS:
         field = field_of_gauge.get(column.metric)
         if field is not None:  # a column of results this trainer does not push stays empty
-            table.add_row(column.title, _cell(run.summary[field], column.unit))
+            table.add_row(column.title, format_value(run.summary[field], column.unit))
     table.add_row("All results", str(output / "metrics.json"))
     return table
 

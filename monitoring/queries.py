@@ -6,6 +6,7 @@ and `$__rate_interval` (the window of `rate()`). `render()` fills them for Prome
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from monitoring.scrape import SPARK_ENDPOINTS
@@ -39,6 +40,17 @@ CORES = Unit("short", "CPU cores")
 TASKS_PER_SECOND = Unit("suffix: tasks/s", "tasks / second")
 TIMES_MEAN = Unit("suffix: x mean", "busiest / mean")
 FINISHED_AT = Unit("dateTimeAsIso", "time")  # Grafana wants milliseconds since the epoch
+
+
+def format_value(value: object, unit: Unit) -> str:
+    """One runs-table cell as a person reads it outside Grafana (the demo, the results command)."""
+    if unit is FINISHED_AT and isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if unit is SECONDS and isinstance(value, int | float):
+        return f"{value:.1f} s"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 @dataclass(frozen=True)

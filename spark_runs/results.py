@@ -15,7 +15,6 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
 
-from monitoring.queries import FINISHED_AT, RUN_RESULT_METRICS, Unit
+from monitoring.queries import RUN_RESULT_METRICS, format_value
 from spark_job.pushgateway import GAUGES
 from spark_runs.object_store import METRICS_FILE, RUNS_PREFIX, SPACES_REGIONS, endpoint
 
@@ -116,17 +115,11 @@ def runs_table(complete: list[dict[str, Any]]) -> Table:
         cells = []
         for column in RUN_RESULT_METRICS:
             value = metrics.get(field_of_gauge.get(column.metric, ""))
-            cells.append("" if value is None else _cell(value, column.unit))
+            cells.append("" if value is None else format_value(value, column.unit))
         table.add_row(
             str(metrics.get("application_id")), str(metrics.get("application_name")), *cells
         )
     return table
-
-
-def _cell(value: object, unit: Unit) -> str:
-    if unit is FINISHED_AT and isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _fail(message: str) -> NoReturn:
