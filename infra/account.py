@@ -10,6 +10,8 @@ from infra.settings import PROJECT, Settings
 
 def build_account(settings: Settings) -> dict[str, pulumi.Input[Any]]:
     """Declare the team's one registry; its outputs are what the other stacks reference."""
+    # Settings require both on the account target.
+    assert settings.registry_tier is not None and settings.registry_region is not None
     registry = AccountRegistry(
         PROJECT,
         AccountRegistryArgs(

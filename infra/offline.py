@@ -8,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ import pulumi
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import SETTINGS
 
+from infra.cli_config import StackConfig, stack_config_from
 from infra.settings import PROJECT
 
 DOCKER_CREDENTIALS = (
@@ -190,13 +192,18 @@ def _replacement_trigger(request: Any) -> Any:
 
 
 def run_offline(
-    config: dict[str, str], stack: str, mocks: PlatformMocks | None = None
+    config: Mapping[str, str] | StackConfig, stack: str, mocks: PlatformMocks | None = None
 ) -> OfflineRun:
-    """Run the program for ``stack`` with the given ``spark-doks:`` config under mocks.
+    """Run the program for ``stack`` under mocks, on the config the Pulumi CLI would hand it.
 
+    ``config`` is either what a stack file sets (keys without a namespace are ``spark-doks:``
+    ones, values as ``pulumi config set`` writes them), which gets the ``Pulumi.yaml`` defaults
+    and type checks of the CLI (infra.cli_config), or an already loaded StackConfig.
     ``mocks`` replaces the default provider stand-ins (e.g. to script how a run ends).
-    Raises SettingsError (before any resource is declared) for invalid config.
+    Raises StackConfigError where the CLI would refuse the config, and SettingsError (before any
+    resource is declared) where the program does.
     """
+    loaded = config if isinstance(config, StackConfig) else stack_config_from(config, stack)
     from infra import program  # after set_mocks, as Pulumi requires
 
     run = OfflineRun(stack=stack)
@@ -204,7 +211,7 @@ def run_offline(
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
     )
-    pulumi.runtime.set_all_config({f"{PROJECT}:{key}": value for key, value in config.items()})
+    pulumi.runtime.set_all_config(dict(loaded.values), sorted(loaded.secret_keys))
 
     async def resolve(outputs: dict[str, pulumi.Input[Any]]) -> None:
         for name, value in outputs.items():

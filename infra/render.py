@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from infra.cli_config import StackConfigError, load_stack
 from infra.offline import DeclaredResource, OfflineRun, run_offline
 from infra.render_summary import digitalocean_summary
 from infra.settings import PROJECT, SettingsError
@@ -78,21 +79,9 @@ OFFLINE_SECRETS = {"alertSlackWebhookUrl": "https://hooks.slack.com/services/off
 
 
 def stack_config(stack: str) -> dict[str, str]:
-    """The ``spark-doks:`` keys of Pulumi.<stack>.yaml, as the Pulumi CLI passes them (strings)."""
-    path = PROJECT_ROOT / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        known = sorted(
-            p.name[len("Pulumi.") : -len(".yaml")] for p in PROJECT_ROOT.glob("Pulumi.*.yaml")
-        )
-        raise ValueError(f"no stack file {path.name}; known stacks: {', '.join(known)}")
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    prefix = f"{PROJECT}:"
-    values = {
-        key[len(prefix) :]: str(value).lower() if isinstance(value, bool) else str(value)
-        for key, value in config.items()
-        if key.startswith(prefix) and not isinstance(value, dict)  # {secure: ...}: encrypted
-    }
-    return {**OFFLINE_SECRETS, **values}
+    """The ``spark-doks:`` config ``pulumi up`` of ``stack`` hands the program: Pulumi.<stack>.yaml
+    with the Pulumi.yaml defaults, loaded as the CLI loads it (infra.cli_config)."""
+    return load_stack(stack, PROJECT_ROOT, OFFLINE_SECRETS).of(PROJECT)
 
 
 def _sort_key(manifest: dict[str, Any]) -> tuple[str, str, str]:
@@ -185,7 +174,8 @@ def write_stack(run: OfflineRun, folder: Path) -> list[Path]:
 
 def render(stacks: list[str], output: Path) -> list[Path]:
     """Render each stack into ``output/<stack>/``, replacing ``output`` only when all succeeded."""
-    runs = [run_offline(stack_config(stack), stack) for stack in stacks]
+    loaded = [(load_stack(stack, PROJECT_ROOT, OFFLINE_SECRETS), stack) for stack in stacks]
+    runs = [run_offline(config, stack) for config, stack in loaded]
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
@@ -206,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         written = render(args.stacks, args.output)
-    except (SettingsError, ValueError) as error:
+    except (SettingsError, StackConfigError, ValueError) as error:
         print(f"render: {error}", file=sys.stderr)
         return 2
     for path in written:

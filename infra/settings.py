@@ -85,8 +85,10 @@ class Settings(BaseModel):
     kubernetes_version: str = "1.34."
     ha_control_plane: bool = False
     registry_stack: str = DEFAULT_REGISTRY_STACK
-    registry_tier: RegistryTier = RegistryTier.BASIC
-    registry_region: str = "sfo3"
+    # Empty (None) on every stack but account: the CLI hands each stack every Pulumi.yaml default,
+    # so the schema's "" stands for unset (docs/decisions.md, "Config loaded as the CLI loads it").
+    registry_tier: RegistryTier | None = Field(default=None, validate_default=True)
+    registry_region: str | None = Field(default=None, validate_default=True)
     protect: bool = False
     system_node_size: str = "s-2vcpu-4gb"
     # Checked even when only systemNodeSize is set: the pool must hold the platform either way.
@@ -114,7 +116,7 @@ class Settings(BaseModel):
     executor_wait_seconds: int = Field(default=600, gt=0)
     run_timeout_seconds: int = Field(default=3600, gt=0)
 
-    @field_validator("region", "registry_region")
+    @field_validator("region")
     @classmethod
     def _region_slug(cls, region: str) -> str:
         if region not in DOKS_REGIONS:
@@ -149,7 +151,8 @@ class Settings(BaseModel):
     @field_validator("registry_tier", mode="before")
     @classmethod
     def _usable_tier(cls, tier: object, info: ValidationInfo) -> object:
-        _account_only(info)
+        if not _account_key(tier, info, "basic or professional"):
+            return None
         if tier == "starter":
             raise ValueError(
                 "cannot be starter: its 500 MiB of storage cannot hold the Spark trainer image; "
@@ -157,11 +160,12 @@ class Settings(BaseModel):
             )
         return tier
 
-    @field_validator("registry_region")
+    @field_validator("registry_region", mode="before")
     @classmethod
-    def _registry_region_on_account(cls, region: str, info: ValidationInfo) -> str:
-        _account_only(info)
-        return region
+    def _registry_region_on_account(cls, region: object, info: ValidationInfo) -> object:
+        if not _account_key(region, info, "a region near the clusters, e.g. sfo3"):
+            return None
+        return cls._region_slug(str(region))
 
     @field_validator("node_size", "system_node_size")
     @classmethod
@@ -360,13 +364,23 @@ class Settings(BaseModel):
         return self.target is Target.DIGITALOCEAN
 
 
-def _account_only(info: ValidationInfo) -> None:
-    """Registry keys belong to the account stack: one registry and one tier per team."""
-    if info.data.get("target") is not Target.ACCOUNT:
+def _account_key(value: object, info: ValidationInfo, example: str) -> bool:
+    """Registry keys belong to the account stack (one registry and one tier per team): required
+    there, empty everywhere else. True when ``value`` is set and is the account stack's."""
+    unset = value is None or value == ""
+    on_account = info.data.get("target") is Target.ACCOUNT
+    if on_account and unset:
+        key = _KEYS_BY_FIELD.get(str(info.field_name), str(info.field_name))
+        raise ValueError(
+            f"must be set on the account stack: pulumi config set {PROJECT}:{key} ... ({example}), "
+            f"as in {ACCOUNT_STACK_FILE}"
+        )
+    if not on_account and not unset:
         raise ValueError(
             f"is set on the account stack only ({ACCOUNT_STACK_FILE}, target account), since "
             "DigitalOcean has one registry and one tier per team; remove it from this stack"
         )
+    return not unset
 
 
 def _node_size(info: ValidationInfo) -> sizing.NodeSize | None:

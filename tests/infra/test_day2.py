@@ -212,7 +212,7 @@ def test_an_unchanged_run_gives_a_provider_with_the_same_kubeconfig(program: Pro
 
 def test_the_starter_tier_is_rejected_with_the_reason() -> None:
     with pytest.raises(SettingsError) as caught:
-        load_settings({"target": "account", "registryTier": "starter"})
+        load_settings({"target": "account", "registryTier": "starter", "registryRegion": "sfo3"})
     (problem,) = caught.value.problems
     assert problem.startswith("spark-doks:registryTier cannot be starter")
     assert "500 MiB" in problem and "basic or professional" in problem

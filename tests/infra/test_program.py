@@ -331,7 +331,8 @@ INVALID = [
     ({"kubernetesVersion": ""}, "kubernetesVersion"),
     ({"registryTier": "basic"}, "registryTier"),
     ({"systemNodeCount": "1"}, "systemNodeCount"),
-    ({"target": "account", "registryTier": "starter"}, "registryTier"),
+    ({"target": "account", "registryTier": "starter", "registryRegion": "sfo3"}, "registryTier"),
+    ({"target": "account", "registryRegion": "sfo3"}, "registryTier"),
 ]
 
 

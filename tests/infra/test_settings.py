@@ -3,7 +3,7 @@
 import pytest
 
 from infra.regions import DOKS_REGIONS
-from infra.settings import CONFIG_KEYS, RegistryTier, SettingsError, Target, load_settings
+from infra.settings import CONFIG_KEYS, SettingsError, Target, load_settings
 
 
 def problems(config: dict[str, str]) -> list[str]:
@@ -29,7 +29,8 @@ def test_defaults_are_the_dev_defaults_of_the_design() -> None:
     assert settings.run_id == ""
     assert settings.job_namespace == "spark-jobs"
     assert settings.data_fraction == 1.0
-    assert settings.registry_tier is RegistryTier.BASIC
+    # Account-stack keys: empty (unset) on every other stack.
+    assert settings.registry_tier is None and settings.registry_region is None
     assert settings.registry_stack == "organization/spark-doks/account"
 
 
@@ -75,8 +76,18 @@ def test_the_issue_example_message() -> None:
         ({"dataFraction": "0"}, "dataFraction", "(0, 1]"),
         ({"dataFraction": "1.5"}, "dataFraction", "(0, 1]"),
         ({"jobNamespace": "Spark_Jobs"}, "jobNamespace", "DNS label"),
-        ({"target": "account", "registryTier": "gold"}, "registryTier", "basic or professional"),
-        ({"target": "account", "registryRegion": "?"}, "registryRegion", "region slug"),
+        (
+            {"target": "account", "registryTier": "gold", "registryRegion": "sfo3"},
+            "registryTier",
+            "basic or professional",
+        ),
+        (
+            {"target": "account", "registryTier": "basic", "registryRegion": "?"},
+            "registryRegion",
+            "region slug",
+        ),
+        ({"target": "account", "registryRegion": "sfo3"}, "registryTier", "must be set on the"),
+        ({"target": "account", "registryTier": "basic"}, "registryRegion", "must be set on the"),
         ({"maxDepth": "99"}, "maxDepth", "1 to 30"),
         ({"alerting": "sometimes"}, "alerting", "true or false"),
         ({"alerting": "true"}, "alertSlackWebhookUrl", "pulumi config set --secret"),
