@@ -44,17 +44,40 @@ class RegistryTier(StrEnum):
 
 ACCOUNT_STACK_FILE = "Pulumi.account.yaml"
 DEFAULT_REGISTRY_STACK = f"organization/{PROJECT}/account"
-_MINOR_PREFIX = re.compile(r"^(\d+\.\d+)\.?$")
+_MINOR_PREFIX = re.compile(r"^(\d+)\.(\d+)\.?$")
+# Plausibility bounds, not DigitalOcean's list (the versions lookup checks that at deploy time):
+# Kubernetes 1.29 reached end of life upstream on 2025-02-28 and DOKS creates no cluster on a
+# retired minor; Kubernetes ships about three minors a year, so 1.40 is not expected before 2027.
+OLDEST_DOKS_MINOR = 30
+NEWEST_PLAUSIBLE_MINOR = 40
+# Namespaces the job namespace may not be: Kubernetes' own, and the ones the platform creates.
+# The render would put the job namespace's restricted PodSecurity label and default-deny policy
+# on it, or declare a second Namespace object of the same name.
+RESERVED_NAMESPACES = {
+    "default": "Kubernetes' default namespace",
+    "kube-system": "Kubernetes' system namespace",
+    "kube-public": "Kubernetes' public namespace",
+    "kube-node-lease": "Kubernetes' node-lease namespace",
+    "monitoring": "the platform's Prometheus and Grafana namespace",
+    "spark-operator": "the spark-operator's namespace",
+}
 _STACK_NAME = re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$")
 
 
 def _spark_memory(value: str) -> str:
     try:
-        sizing.parse_spark_memory_mib(value)
+        mib = sizing.parse_spark_memory_mib(value)
     except ValueError:
         raise ValueError(
             f"must be a Spark memory size: a number with k, m, g or t, e.g. 1g (got {value!r})"
         ) from None
+    if mib < sizing.MIN_HEAP_MIB:
+        raise ValueError(
+            f"is below what Spark can start with: Spark 4.0.4 refuses a JVM with less than "
+            f"{sizing.SPARK_MIN_SYSTEM_MEMORY_MIB} MiB (1.5 x its 300 MiB reserved memory), and "
+            f"a pod this small runs the serial GC, which leaves the JVM a little less than its "
+            f"heap; use at least {sizing.MIN_HEAP_MIB}m, e.g. 512m (got {value!r})"
+        )
     return value
 
 
@@ -136,7 +159,19 @@ class Settings(BaseModel):
                 "automatically; empty or latest would follow each new minor, a full version "
                 f"would stop patch upgrades) (got {version!r})"
             )
-        return f"{match.group(1)}."
+        major, minor = int(match.group(1)), int(match.group(2))
+        if major == 1 and len(match.group(2)) == 1 and minor * 10 >= OLDEST_DOKS_MINOR:
+            raise ValueError(
+                f"is {version!r}, which is what YAML makes of an unquoted {major}.{minor}0 (a "
+                f'number); quote it in the stack file: kubernetesVersion: "{major}.{minor}0."'
+            )
+        if major != 1 or not OLDEST_DOKS_MINOR <= minor <= NEWEST_PLAUSIBLE_MINOR:
+            raise ValueError(
+                f"cannot be a DigitalOcean Kubernetes minor: DOKS runs 1.{OLDEST_DOKS_MINOR} and "
+                f"newer 1.x minors, e.g. 1.34.; write it quoted, since YAML reads an unquoted "
+                f"1.30 as 1.3 (got {version!r})"
+            )
+        return f"{major}.{minor}."
 
     @field_validator("registry_stack")
     @classmethod
@@ -209,6 +244,12 @@ class Settings(BaseModel):
             raise ValueError(
                 "must be a DNS label: lowercase letters, digits and '-', starting with a letter, "
                 f"at most 63 characters (got {namespace!r})"
+            )
+        if namespace in RESERVED_NAMESPACES:
+            raise ValueError(
+                f"cannot be {namespace}, {RESERVED_NAMESPACES[namespace]}: the job namespace gets "
+                "a restricted PodSecurity label and a default-deny network policy of its own; "
+                "choose another, e.g. spark-jobs"
             )
         return namespace
 

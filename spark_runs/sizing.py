@@ -55,6 +55,13 @@ MEMORY_OVERHEAD_FACTOR = 0.10
 DRIVER_CORES = 1
 DRIVER_MEMORY = "1g"
 
+# Spark 4.0.4 refuses to start a driver or executor whose JVM reports less than 1.5 x its 300 MiB
+# reserved memory, 450 MiB (UnifiedMemoryManager.getMaxMemory). The JVM reports less than -Xmx
+# under the serial GC, which it picks in a pod below 1792 MiB or 2 CPUs: -Xmx465m reports
+# 470351872 bytes (fails), -Xmx466m 472383488 (passes); docs/decisions.md has the measurements.
+SPARK_MIN_SYSTEM_MEMORY_MIB = 450
+MIN_HEAP_MIB = 466
+
 _CPU_QUANTITY = re.compile(r"^(\d+(\.\d+)?)(m?)$")
 _SPARK_MEMORY = re.compile(r"^(\d+)([kmgt]?)$", re.IGNORECASE)
 _MIB_PER_UNIT = {"k": 1 / 1024, "m": 1, "": 1, "g": 1024, "t": 1024 * 1024}

@@ -218,3 +218,56 @@ def test_the_run_timeout_must_outlast_the_executor_wait() -> None:
 @pytest.mark.parametrize("run_id", ["2", "retry-1", "a" * 20])
 def test_dns_safe_run_ids_are_accepted(run_id: str) -> None:
     assert load_settings({"runId": run_id}).run_id == run_id
+
+
+# Issue 20, points 18-20: stack config a new user gets wrong.
+
+
+@pytest.mark.parametrize("key", ["executorMemory", "driverMemory"])
+@pytest.mark.parametrize("memory", ["0m", "100m", "450m", "465m", "1k"])
+def test_memory_spark_cannot_start_with_is_refused_with_its_minimum(key: str, memory: str) -> None:
+    (problem,) = problems({key: memory})
+    assert problem.startswith(f"spark-doks:{key} is below what Spark can start with")
+    assert "450 MiB" in problem and "at least 466m" in problem
+
+
+@pytest.mark.parametrize("memory", ["466m", "512m", "1g"])
+def test_memory_spark_can_start_with_is_accepted(memory: str) -> None:
+    assert load_settings({"driverMemory": memory, "executorMemory": memory})
+
+
+@pytest.mark.parametrize(
+    "namespace", ["default", "kube-system", "kube-public", "kube-node-lease", "monitoring"]
+)
+def test_system_and_platform_namespaces_are_refused_as_the_job_namespace(namespace: str) -> None:
+    (problem,) = problems({"jobNamespace": namespace})
+    assert problem.startswith(f"spark-doks:jobNamespace cannot be {namespace},")
+    assert "e.g. spark-jobs" in problem
+
+
+def test_the_refused_namespaces_include_every_namespace_the_platform_creates() -> None:
+    from infra.observability import NAMESPACE as MONITORING
+    from infra.settings import RESERVED_NAMESPACES
+    from infra.spark import OPERATOR_NAMESPACE
+
+    assert {MONITORING, OPERATOR_NAMESPACE} <= set(RESERVED_NAMESPACES)
+    (problem,) = problems({"jobNamespace": OPERATOR_NAMESPACE})
+    assert "spark-operator's namespace" in problem
+
+
+def test_an_unquoted_minor_that_yaml_made_a_float_names_the_quoting_trap() -> None:
+    # `kubernetesVersion: 1.30` reaches the program as "1.3" (tests/infra/test_cli_config.py).
+    (problem,) = problems({"kubernetesVersion": "1.3"})
+    assert "unquoted 1.30" in problem and 'kubernetesVersion: "1.30."' in problem
+
+
+@pytest.mark.parametrize("version", ["1.29.", "2.0.", "0.34.", "1.99.", "1.2"])
+def test_minors_that_cannot_be_a_doks_minor_are_refused(version: str) -> None:
+    (problem,) = problems({"kubernetesVersion": version})
+    assert problem.startswith("spark-doks:kubernetesVersion ")
+    assert "quote" in problem
+
+
+@pytest.mark.parametrize(("version", "pinned"), [("1.30", "1.30."), ("1.34.", "1.34.")])
+def test_doks_minors_are_accepted(version: str, pinned: str) -> None:
+    assert load_settings({"kubernetesVersion": version}).kubernetes_version == pinned
