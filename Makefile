@@ -4,6 +4,8 @@ PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # make demo DEMO_ARGS=--keep leaves Prometheus running after the run.
 DEMO_ARGS ?=
+# make render STACKS="dev staging" renders those stacks' files (Pulumi.<stack>.yaml, or a path).
+STACKS ?= dev local prod
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test test-quick test-live schemas lint render dashboards demo check hadolint \
@@ -86,7 +88,7 @@ checkov: $(CHECKOV_STAMP) render
 
 ## Every Kubernetes object the dev, local and prod stacks would apply, rendered under mocks to rendered/.
 render: $(STAMP)
-	$(PYTHON) -m infra.render --output rendered dev local prod
+	$(PYTHON) -m infra.render --output rendered $(STACKS)
 
 ## Remove what the targets create: out/, rendered/, both virtualenvs and the tool caches.
 clean:

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from infra.cli_config import StackConfigError, load_stack
+from infra.cli_config import StackConfig, StackConfigError, load_stack
 from infra.offline import DeclaredResource, OfflineRun, run_offline
 from infra.render_summary import digitalocean_summary
 from infra.settings import PROJECT, SettingsError
@@ -172,9 +172,23 @@ def write_stack(run: OfflineRun, folder: Path) -> list[Path]:
     return written
 
 
+def load(stack: str) -> tuple[StackConfig, str]:
+    """A stack's config as ``pulumi up`` loads it, and its name; ``stack`` is a stack name (its
+    file is Pulumi.<stack>.yaml beside Pulumi.yaml) or the path of a Pulumi.<stack>.yaml."""
+    if not stack.endswith((".yaml", ".yml")):
+        return load_stack(stack, PROJECT_ROOT, OFFLINE_SECRETS), stack
+    path = Path(stack)
+    name = path.name.removeprefix("Pulumi.").rsplit(".", 1)[0]
+    if not path.name.startswith("Pulumi.") or not name:
+        raise StackConfigError(f"{stack}: a stack file is named Pulumi.<stack>.yaml")
+    if not path.is_file():
+        raise StackConfigError(f"{stack}: no such stack file")
+    return load_stack(name, PROJECT_ROOT, OFFLINE_SECRETS, path), name
+
+
 def render(stacks: list[str], output: Path) -> list[Path]:
     """Render each stack into ``output/<stack>/``, replacing ``output`` only when all succeeded."""
-    loaded = [(load_stack(stack, PROJECT_ROOT, OFFLINE_SECRETS), stack) for stack in stacks]
+    loaded = [load(stack) for stack in stacks]
     runs = [run_offline(config, stack) for config, stack in loaded]
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
@@ -191,7 +205,12 @@ def render(stacks: list[str], output: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.render", description=__doc__)
-    parser.add_argument("stacks", nargs="*", default=["dev", "local", "prod"], help="stack names")
+    parser.add_argument(
+        "stacks",
+        nargs="*",
+        default=["dev", "local", "prod"],
+        help="stack names (Pulumi.<stack>.yaml beside Pulumi.yaml) or stack file paths",
+    )
     parser.add_argument("--output", type=Path, default=Path("rendered"), help="output folder")
     args = parser.parse_args(argv)
     try:

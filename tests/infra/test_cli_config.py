@@ -15,7 +15,7 @@ from infra.cli_config import (
     resolve_plain,
 )
 from infra.offline import run_offline
-from infra.settings import PROJECT
+from infra.settings import PROJECT, SettingsError
 from tests.support import REPO_ROOT
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
@@ -130,3 +130,25 @@ def test_render_and_mocks_see_the_same_values(tmp_path: Path) -> None:
     write(tmp_path, "mine", "config:\n  spark-doks:protect: True\n  spark-doks:minNodes: 0x1\n")
     values = load_stack("mine", tmp_path).of(PROJECT)
     assert (values["protect"], values["minNodes"]) == ("true", "1")
+
+
+@pytest.mark.parametrize(
+    ("key", "fix"),
+    [
+        ("digital-ocean:token", "did you mean digitalocean:token?"),
+        ("kubernetess:context", "did you mean kubernetes:context?"),
+        ("aws:region", "known: spark-doks, digitalocean, docker, kubernetes, pulumi, random"),
+    ],
+)
+def test_a_key_in_a_namespace_nothing_reads_is_refused(key: str, fix: str) -> None:
+    # The CLI passes such a key on unchecked (pkg/workspace/config.go:319), so the program refuses.
+    with pytest.raises(SettingsError) as caught:
+        run_offline({key: "x"}, "dev")
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"{key} is in a namespace nothing in this program reads")
+    assert problem.endswith(fix)
+
+
+def test_provider_keys_pass() -> None:
+    run = run_offline({"digitalocean:token": "x", "kubernetes:context": "kind"}, "dev")
+    assert run.of_type(CLUSTER)
