@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from infra.regions import DOKS_REGIONS
+from infra.regions import DOCR_REGIONS, DOKS_REGIONS
 from spark_runs import object_store, sizing
 from spark_runs.application import RUN_ID_MAX_LENGTH, is_dns_label, is_run_id
 
@@ -200,7 +200,12 @@ class Settings(BaseModel):
     def _registry_region_on_account(cls, region: object, info: ValidationInfo) -> object:
         if not _account_key(region, info, "a region near the clusters, e.g. sfo3"):
             return None
-        return cls._region_slug(str(region))
+        if region not in DOCR_REGIONS:
+            raise ValueError(
+                "must be a region where DigitalOcean Container Registry stores images, one of "
+                f"{', '.join(DOCR_REGIONS)} (got {region!r})"
+            )
+        return region
 
     @field_validator("node_size", "system_node_size")
     @classmethod

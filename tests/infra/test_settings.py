@@ -84,7 +84,7 @@ def test_the_issue_example_message() -> None:
         (
             {"target": "account", "registryTier": "basic", "registryRegion": "?"},
             "registryRegion",
-            "region slug",
+            "Container Registry",
         ),
         ({"target": "account", "registryRegion": "sfo3"}, "registryTier", "must be set on the"),
         ({"target": "account", "registryTier": "basic"}, "registryRegion", "must be set on the"),
@@ -271,3 +271,19 @@ def test_minors_that_cannot_be_a_doks_minor_are_refused(version: str) -> None:
 @pytest.mark.parametrize(("version", "pinned"), [("1.30", "1.30."), ("1.34.", "1.34.")])
 def test_doks_minors_are_accepted(version: str, pinned: str) -> None:
     assert load_settings({"kubernetesVersion": version}).kubernetes_version == pinned
+
+
+@pytest.mark.parametrize("region", ["tor1", "lon1", "atl1", "nyc1", "?"])
+def test_a_registry_region_without_docr_is_refused(region: str) -> None:
+    (problem,) = problems({"target": "account", "registryTier": "basic", "registryRegion": region})
+    assert problem.startswith("spark-doks:registryRegion must be a region where DigitalOcean")
+    assert "sfo3" in problem
+
+
+def test_the_registry_regions_are_doks_regions() -> None:
+    from infra.regions import DOCR_REGIONS, DOKS_REGIONS
+
+    assert set(DOCR_REGIONS) <= set(DOKS_REGIONS)
+    for region in DOCR_REGIONS:
+        config = {"target": "account", "registryTier": "basic", "registryRegion": region}
+        assert load_settings(config).registry_region == region
