@@ -120,6 +120,8 @@ SYSTEM_PODS: dict[str, PodRequest] = {
     "prometheus-pushgateway": PodRequest(20, 32),
     "grafana": PodRequest(100, 256),
     "doks-system": PodRequest(200, 256),
+    # The Spark history server (infra/history_server.py): no Spark-pool toleration, so it is here.
+    "spark-history-server": PodRequest(100, 1024),
 }
 
 
