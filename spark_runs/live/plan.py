@@ -10,13 +10,15 @@ from dataclasses import dataclass
 
 from spark_runs.cost import DEFAULT_PRICES, PriceTable, run_cost
 from spark_runs.live import contract
-from spark_runs.sizing import NODE_SIZES, nodes_needed
+from spark_runs.sizing import NODE_SIZES, nodes_needed, parse_cpu_millis
 
 REGION = "sfo3"  # has both DOKS and Spaces
 NODE_SIZE = "s-2vcpu-4gb"
 SYSTEM_NODE_SIZE = "s-2vcpu-4gb"
 SYSTEM_NODE_COUNT = 2  # what infra's system-pool fit rule asks of s-2vcpu-4gb
 EXECUTOR_CORES = 1
+# What each executor pod requests (the program's executorCoreRequest); nodes are counted by it.
+EXECUTOR_CORE_REQUEST = "800m"
 EXECUTOR_MEMORY = "1g"
 DRIVER_MEMORY = "1g"
 FIRST_EXECUTORS = 2
@@ -47,7 +49,12 @@ HOURS_PER_MONTH = 672
 
 def _max_nodes() -> int:
     return max(
-        nodes_needed(NODE_SIZES[NODE_SIZE], executors, EXECUTOR_CORES, EXECUTOR_MEMORY)
+        nodes_needed(
+            NODE_SIZES[NODE_SIZE],
+            executors,
+            parse_cpu_millis(EXECUTOR_CORE_REQUEST),
+            EXECUTOR_MEMORY,
+        )
         for executors in (FIRST_EXECUTORS, SECOND_EXECUTORS)
     )
 
@@ -65,6 +72,7 @@ def stack_config(executor_instances: int) -> dict[str, str]:
         "systemNodeCount": str(SYSTEM_NODE_COUNT),
         "executorInstances": str(executor_instances),
         "executorCores": str(EXECUTOR_CORES),
+        "executorCoreRequest": EXECUTOR_CORE_REQUEST,
         "executorMemory": EXECUTOR_MEMORY,
         "driverMemory": DRIVER_MEMORY,
         "dataFraction": str(DATA_FRACTION),
@@ -85,7 +93,12 @@ class Estimate:
 def estimate(prices: PriceTable = DEFAULT_PRICES) -> Estimate:
     runs = [
         run_cost(
-            prices, NODE_SIZE, executors, EXECUTOR_CORES, EXECUTOR_MEMORY, EXPECTED_RUN_SECONDS
+            prices,
+            NODE_SIZE,
+            executors,
+            parse_cpu_millis(EXECUTOR_CORE_REQUEST),
+            EXECUTOR_MEMORY,
+            EXPECTED_RUN_SECONDS,
         )
         for executors in (FIRST_EXECUTORS, SECOND_EXECUTORS)
     ]

@@ -5,7 +5,7 @@ import pytest
 from infra.settings import CONFIG_KEYS, load_settings
 from spark_runs.cost import DEFAULT_PRICES, PriceTable
 from spark_runs.live import contract, plan
-from spark_runs.sizing import NODE_SIZES, nodes_needed
+from spark_runs.sizing import NODE_SIZES, nodes_needed, parse_cpu_millis
 
 
 @pytest.mark.parametrize("executors", [plan.FIRST_EXECUTORS, plan.SECOND_EXECUTORS])
@@ -27,10 +27,25 @@ def test_the_second_up_changes_only_the_executor_count() -> None:
     assert {key for key in first if first[key] != second[key]} == {"executorInstances"}
 
 
-def test_the_pool_holds_the_larger_run() -> None:
+@pytest.mark.parametrize(
+    ("node_size", "executor_memory"),
+    [(plan.NODE_SIZE, plan.EXECUTOR_MEMORY), ("s-4vcpu-8gb", "512m")],
+)
+def test_the_pool_holds_the_larger_run_as_the_program_counts_it(
+    node_size: str, executor_memory: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Counted from what the program's settings read (CPU millis of the core request), not from
+    # the Spark cores: a 4-vCPU node holds 4 executors requesting 800m, not 6 by memory alone.
+    monkeypatch.setattr(plan, "NODE_SIZE", node_size)
+    monkeypatch.setattr(plan, "EXECUTOR_MEMORY", executor_memory)
+    monkeypatch.setattr(plan, "SECOND_EXECUTORS", 8)
     config = plan.stack_config(plan.SECOND_EXECUTORS)
+    settings = load_settings({key: value for key, value in config.items() if key in CONFIG_KEYS})
     needed = nodes_needed(
-        NODE_SIZES[plan.NODE_SIZE], plan.SECOND_EXECUTORS, plan.EXECUTOR_CORES, plan.EXECUTOR_MEMORY
+        NODE_SIZES[settings.node_size],
+        settings.executor_instances,
+        parse_cpu_millis(settings.executor_core_request),
+        settings.executor_memory,
     )
     assert int(config["maxNodes"]) == needed
 
