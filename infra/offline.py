@@ -10,10 +10,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import version as installed_version
 from typing import Any
 
+import grpc  # type: ignore[import-untyped]  # grpcio ships no type information
 import pulumi
-from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.mocks import MockEngine, MockMonitor
 from pulumi.runtime.settings import SETTINGS
 
 from infra.cli_config import StackConfig, stack_config_from
@@ -182,6 +184,48 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
+# The CLI CI installs: the one the pulumi SDK pin names (.github/actions/pulumi-python).
+PINNED_CLI = installed_version("pulumi")
+
+
+class _RpcError(grpc.RpcError):  # type: ignore[misc]
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(details)
+        self._code, self._details = code, details
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("-")[0].split("."))
+
+
+class VersionedEngine(MockEngine):
+    """The mock engine answering ``RequirePulumiVersion`` as a CLI of ``version`` would (None: a
+    CLI older than 3.217, which lacks the RPC). Only ``>=X.Y.Z`` ranges are understood."""
+
+    def __init__(self, version: str | None) -> None:
+        super().__init__(None)
+        self.version = version
+
+    def RequirePulumiVersion(self, request: Any) -> Any:
+        if self.version is None:
+            raise _RpcError(grpc.StatusCode.UNIMPLEMENTED, "unknown method RequirePulumiVersion")
+        wanted = str(request.pulumi_version_range)
+        if not wanted.startswith(">="):
+            raise NotImplementedError(f"the mock engine checks only >= ranges, not {wanted}")
+        if _release(self.version) < _release(wanted[2:]):
+            raise _RpcError(
+                grpc.StatusCode.UNKNOWN,
+                f"Pulumi CLI version {self.version} does not satisfy the version range {wanted}",
+            )
+        return None
+
+
 def _replacement_trigger(request: Any) -> Any:
     """The replacement_trigger option as sent to the engine: a protobuf Value (None if unset)."""
     if not request.HasField("replacement_trigger"):
@@ -192,14 +236,18 @@ def _replacement_trigger(request: Any) -> Any:
 
 
 def run_offline(
-    config: Mapping[str, str] | StackConfig, stack: str, mocks: PlatformMocks | None = None
+    config: Mapping[str, str] | StackConfig,
+    stack: str,
+    mocks: PlatformMocks | None = None,
+    cli_version: str | None = PINNED_CLI,
 ) -> OfflineRun:
     """Run the program for ``stack`` under mocks, on the config the Pulumi CLI would hand it.
 
     ``config`` is either what a stack file sets (keys without a namespace are ``spark-doks:``
     ones, values as ``pulumi config set`` writes them), which gets the ``Pulumi.yaml`` defaults
     and type checks of the CLI (infra.cli_config), or an already loaded StackConfig.
-    ``mocks`` replaces the default provider stand-ins (e.g. to script how a run ends).
+    ``mocks`` replaces the default provider stand-ins (e.g. to script how a run ends);
+    ``cli_version`` is the Pulumi CLI the engine answers for (None: one without version checks).
     Raises StackConfigError where the CLI would refuse the config, and SettingsError (before any
     resource is declared) where the program does.
     """
@@ -211,6 +259,7 @@ def run_offline(
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
     )
+    SETTINGS.engine = VersionedEngine(cli_version)
     pulumi.runtime.set_all_config(dict(loaded.values), sorted(loaded.secret_keys))
 
     async def resolve(outputs: dict[str, pulumi.Input[Any]]) -> None:

@@ -4,6 +4,7 @@ from typing import Any
 
 import pulumi
 
+from infra.cli_version import require_cli
 from infra.platform import build_platform
 from infra.settings import PROJECT, SettingsError, load_settings
 from infra.stack_config import project_config, unknown_namespace_problems
@@ -15,4 +16,5 @@ def run() -> dict[str, pulumi.Input[Any]]:
     if unknown:
         raise SettingsError(unknown)
     settings = load_settings(project_config(PROJECT))
+    require_cli()
     return build_platform(settings, pulumi.get_stack())
