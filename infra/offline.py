@@ -221,7 +221,7 @@ class VersionedEngine(MockEngine):
         if _release(self.version) < _release(wanted[2:]):
             raise _RpcError(
                 grpc.StatusCode.UNKNOWN,
-                f"Pulumi CLI version {self.version} does not satisfy the version range {wanted}",
+                f'Pulumi CLI version {self.version} does not satisfy the version range "{wanted}"',
             )
         return None
 
