@@ -347,7 +347,9 @@ def read_stack_file(path: Path, project: Project) -> StackConfig:
                 config.values[key] = ENCRYPTED_PLACEHOLDER
                 config.secret_keys.add(key)
             elif isinstance(value, dict | list):
-                config.values[key] = json.dumps(value, sort_keys=True, separators=(",", ":"))
+                config.values[key] = json.dumps(
+                    value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+                )
             else:
                 config.values[key] = config_string(value)
     return config
@@ -399,7 +401,9 @@ def apply_project_config(project: Project, stack: str, config: StackConfig) -> S
         if isinstance(default, str | int | bool):
             merged.values[key] = config_string(default)
         else:
-            merged.values[key] = json.dumps(default, sort_keys=True, separators=(",", ":"))
+            merged.values[key] = json.dumps(
+                default, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            )
     if missing:
         raise StackConfigError(f"validating stack config: {_missing(missing, stack)}")
     for declared in sorted(project.config):

@@ -90,3 +90,17 @@ def test_make_render_takes_the_stacks_to_render() -> None:
         check=True,
     ).stdout
     assert "-m infra.render --output rendered dev local prod" in default
+
+
+def test_an_unquoted_minor_is_refused_naming_the_quoting_trap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unquoted = DEV.replace(
+        'spark-doks:kubernetesVersion: "1.34."', "spark-doks:kubernetesVersion: 1.30"
+    )
+    assert unquoted != DEV
+    lines = render_errors(tmp_path, unquoted, capsys)
+    assert any(
+        "kubernetesVersion is '1.3', which is what YAML makes of an unquoted 1.30" in line
+        for line in lines
+    )
