@@ -23,16 +23,16 @@ $(STAMP): requirements.txt requirements-dev.txt spark_job/requirements.txt
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## Every test, as CI runs it, but the live tests (about 10 min on 2 cores).
+## Every test, as CI runs it, but the live tests (about 17 min on a busy 2-core machine).
 test: $(STAMP)
 	$(PYTHON) -m pytest
 
-## The fast subset (no real Spark or Prometheus), for the edit-test loop (about 30 s).
+## The fast subset (no real Spark or Prometheus), for the edit-test loop (about 1.5 min).
 test-quick: $(STAMP)
 	$(PYTHON) -m pytest -m "not slow"
 
 ## Create, check and destroy a throwaway stack on your DigitalOcean account (costs money).
-# README "Live test". Skips with the reason when a token, pulumi, docker or kubectl is missing.
+# docs/development.md "Live test". Skips with the reason when a token, pulumi, docker or kubectl is missing.
 test-live: $(STAMP)
 	$(PYTHON) -m pytest --live -m live tests/live
 
