@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         console.print(
             f"[yellow]warning:[/] {', '.join(tool.name for tool in missing)} not installed: "
-            f"training without {' and '.join(tool.needed_for for tool in missing)}; "
+            f"training without {', '.join(tool.needed_for for tool in missing)}; "
             f"{preflight.scrape_hint()}",
             soft_wrap=True,
         )
