@@ -9,10 +9,12 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from spark_runs.cost import DEFAULT_PRICES, platform_monthly_cost, pool_monthly_cost
 from tests.ci.test_makefile import phony_targets
 from tests.support import REPO_ROOT
 
@@ -182,3 +184,22 @@ def test_each_task_page_starts_with_what_it_is_for(name: str) -> None:
     lines = [line for line in (DOCS / name).read_text().splitlines() if line.strip()]
     assert lines[0].startswith("# ")
     assert lines[1].startswith("For: "), f"docs/{name}: the line after the title says 'For: ...'"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_readme_states_each_stack_s_idle_month_as_the_cost_model_has_it(stack: str) -> None:
+    config = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+    def key(name: str) -> Any:
+        return config[f"spark-doks:{name}"]
+
+    month = platform_monthly_cost(
+        DEFAULT_PRICES,
+        key("systemNodeSize"),
+        int(key("systemNodeCount")),
+        pool_monthly_cost(
+            DEFAULT_PRICES, key("nodeSize"), int(key("minNodes")), int(key("maxNodes"))
+        ),
+    )
+    (row,) = [line for line in README.read_text().splitlines() if line.startswith(f"| `{stack}` |")]
+    assert f"${month.floor_usd:g}:" in row and f"${month.ceiling_usd:g} |" in row
