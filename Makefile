@@ -13,11 +13,11 @@ DEMO_ARGS ?=
 help:
 	@awk '/^## /{doc=substr($$0,4); next} /^#/{next} /^[a-z][a-z-]*:/{if (doc) {sub(/:.*/,""); printf "make %-17s %s\n", $$0, doc}} {doc=""}' $(MAKEFILE_LIST)
 
-## The virtual environment venv/ with every pinned dependency (about 2 min the first time).
+## The virtual environment venv/ with every pinned dependency (2.5 to 17 min the first time).
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt spark_job/requirements.txt
-	@echo "Creating $(VENV)/ with the pinned dependencies (about 2 min the first time)..."
+	@echo "Creating $(VENV)/ with the pinned dependencies (1.8 GB: minutes, more on a busy machine)..."
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
