@@ -15,26 +15,26 @@ STACKS ?= dev local prod
 help:
 	@awk '/^## /{doc=substr($$0,4); next} /^#/{next} /^[a-z][a-z-]*:/{if (doc) {sub(/:.*/,""); printf "make %-17s %s\n", $$0, doc}} {doc=""}' $(MAKEFILE_LIST)
 
-## The virtual environment venv/ with every pinned dependency (about 2 min the first time).
+## The virtual environment venv/ with every pinned dependency (2.5 to 17 min the first time).
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt spark_job/requirements.txt
-	@echo "Creating $(VENV)/ with the pinned dependencies (about 2 min the first time)..."
+	@echo "Creating $(VENV)/ with the pinned dependencies (1.8 GB: minutes, more on a busy machine)..."
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## Every test, as CI runs it, but the live tests (about 10 min on 2 cores).
+## Every test, as CI runs it, but the live tests (about 17 min on a busy 2-core machine).
 test: $(STAMP)
 	$(PYTHON) -m pytest
 
-## The fast subset (no real Spark or Prometheus), for the edit-test loop (about 30 s).
+## The fast subset (no real Spark or Prometheus), for the edit-test loop (about 1.5 min).
 test-quick: $(STAMP)
 	$(PYTHON) -m pytest -m "not slow"
 
 ## Create, check and destroy a throwaway stack on your DigitalOcean account (costs money).
-# README "Live test". Skips with the reason when a token, pulumi, docker or kubectl is missing.
+# docs/development.md "Live test". Skips with the reason when a token, pulumi, docker or kubectl is missing.
 test-live: $(STAMP)
 	$(PYTHON) -m pytest --live -m live tests/live
 

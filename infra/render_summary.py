@@ -2,20 +2,22 @@
 
 Kubernetes objects show what runs in the cluster; this shows what DigitalOcean bills for it: the
 cluster and its region, each node pool's size and bounds, the registry (its tier on the account
-stack) and the pools' monthly cost range (the program's monthlyCostFloor and monthlyCostCeiling
-outputs).
+stack), the Spaces bucket with its subscription price, and the platform's monthly cost range (the
+program's monthlyCostFloor and monthlyCostCeiling outputs: the pools plus Spaces).
 """
 
 from typing import Any
 
 from infra.offline import DeclaredResource, OfflineRun
+from spark_runs.cost import SPACES_MONTHLY_USD, SPACES_PRICE_AS_OF
 
 CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
 NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
 REGISTRY = "digitalocean:index/containerRegistry:ContainerRegistry"
+BUCKET = "digitalocean:index/spacesBucket:SpacesBucket"
 NOT_IN_COST = (
-    "the node pools only: the HA control plane, load balancers, volumes, the registry (account "
-    "stack) and transfer are billed on top"
+    "the node pools and the Spaces subscription: the HA control plane, load balancers, volumes, "
+    "the registry (account stack), Spaces storage beyond 250 GiB and transfer are billed on top"
 )
 
 
@@ -63,6 +65,17 @@ def digitalocean_summary(run: OfflineRun) -> dict[str, Any]:
         summary["registry"] = (
             f"{run.outputs['registryEndpoint']}: the account stack's, billed there"
         )
+    buckets = [
+        {"name": bucket.inputs.get("name"), "region": bucket.inputs.get("region")}
+        for bucket in run.of_type(BUCKET)
+    ]
+    if buckets:
+        summary["spaces"] = {
+            "buckets": buckets,
+            "subscriptionMonthlyUsd": SPACES_MONTHLY_USD,
+            "priceAsOf": SPACES_PRICE_AS_OF,
+            "billed": "once per team, whatever the number of buckets; 250 GiB and 1 TiB included",
+        }
     if "monthlyCostFloor" in run.outputs:
         summary["monthlyCostUsd"] = {
             "floor": run.outputs["monthlyCostFloor"],

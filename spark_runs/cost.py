@@ -68,6 +68,14 @@ class PriceTable:
 
 DEFAULT_PRICES = PriceTable(PRICES_AS_OF, PRICES_SOURCE, MONTHLY_PRICE_USD)
 
+# The Spaces subscription every DigitalOcean stack's bucket needs: $5 a month for the team, however
+# many buckets (250 GiB stored and 1 TiB outbound transfer included, then $0.02/GiB and $0.01/GiB),
+# prorated hourly. As answered by DigitalOcean on its community Q&A; re-check on
+# https://www.digitalocean.com/pricing/spaces-object-storage before relying on it.
+SPACES_PRICE_AS_OF = "2026-12-06"
+SPACES_PRICE_SOURCE = "https://www.digitalocean.com/community/questions/prices-explanation-5-per-space-or-5-for-spaces"
+SPACES_MONTHLY_USD = 5.0
+
 
 class _PriceFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -154,14 +162,17 @@ def platform_monthly_cost(
     system_node_size: str,
     system_node_count: int,
     spark_pool: MonthlyPoolCost,
+    spaces_usd: float = SPACES_MONTHLY_USD,
 ) -> MonthlyPoolCost:
-    """A month of the whole platform: the fixed system pool plus the Spark pool at each bound.
+    """A month of the whole platform: the fixed system pool plus the Spark pool at each bound,
+    plus the Spaces subscription of its bucket.
 
-    With the Spark pool at its floor of 0 nodes, an idle platform costs the system pool only.
+    With the Spark pool at its floor of 0 nodes, an idle platform costs the system pool and Spaces.
     """
     system = pool_monthly_cost(prices, system_node_size, system_node_count, system_node_count)
     return MonthlyPoolCost(
-        system.floor_usd + spark_pool.floor_usd, system.ceiling_usd + spark_pool.ceiling_usd
+        system.floor_usd + spark_pool.floor_usd + spaces_usd,
+        system.ceiling_usd + spark_pool.ceiling_usd + spaces_usd,
     )
 
 

@@ -70,8 +70,7 @@ def spaces_client(region: str, endpoint_url: str | None = None) -> Any:
     session = boto3.Session()
     if session.get_credentials() is None:
         raise StoreError(
-            "no Spaces key: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (see the README's "
-            "'Results in the bucket')"
+            "no Spaces key: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (see docs/data.md)"
         )
     return session.client("s3", region_name=region, endpoint_url=endpoint_url or endpoint(region))
 

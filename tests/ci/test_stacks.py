@@ -50,7 +50,7 @@ def test_every_stack_file_passes_settings_validation(stack: str) -> None:
 @pytest.mark.parametrize("stack", all_stacks())
 def test_stack_files_hold_only_declared_project_config(stack: str) -> None:
     document = stack_file(stack)
-    # encryptionsalt is what `pulumi stack init --secrets-provider passphrase` adds (README, CI/CD).
+    # encryptionsalt is what `pulumi stack init --secrets-provider passphrase` adds (docs/ci-cd.md).
     assert set(document) <= {"config", "encryptionsalt"}
     project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
     ours = {

@@ -171,7 +171,11 @@ def test_make_schemas_runs_the_fetcher() -> None:
 
 def test_no_product_file_names_a_place_outside_the_repository_but_the_schemas_default() -> None:
     skipped = {".git", "rendered", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
-    allowed = {"tests/upstream.py", "README.md", str(Path(__file__).relative_to(REPO_ROOT))}
+    allowed = {
+        "tests/upstream.py",
+        "docs/development.md",
+        str(Path(__file__).relative_to(REPO_ROOT)),
+    }
     offenders = [
         str(path.relative_to(REPO_ROOT))
         for path in REPO_ROOT.rglob("*")

@@ -1,4 +1,4 @@
-"""The GitHub Actions workflows: schema-valid, and doing what the README promises.
+"""The GitHub Actions workflows: schema-valid, and doing what docs/ci-cd.md promises.
 
 Every assertion reads the workflow YAML itself, so a workflow edit that drops the PR comment, the
 policy pack, the manual gate on production or a minimal permission fails here, not in a live run.

@@ -193,6 +193,10 @@ def test_the_placeholder_digest_is_marked_and_billed_resources_are_summarized(
     assert "the account stack's" in summary["registry"]
     cost = summary["monthlyCostUsd"]
     assert 0 < cost["floor"] < cost["ceiling"]
+    (bucket,) = summary["spaces"]["buckets"]
+    assert bucket["region"] == prod["spark-doks:region"]
+    assert summary["spaces"]["subscriptionMonthlyUsd"] == 5.0
+    assert "Spaces subscription" in cost["covers"]
     local = yaml.safe_load((tmp_path / "local" / "digitalocean.yaml").read_text())
     assert "none" in local["digitalocean"]
     account = yaml.safe_load((tmp_path / "account" / "digitalocean.yaml").read_text())

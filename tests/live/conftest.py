@@ -13,7 +13,7 @@ REQUIRED_ENV = {
     "SPACES_ACCESS_KEY_ID": "a Spaces access key (the provider creates the bucket with it)",
     "SPACES_SECRET_ACCESS_KEY": "its secret",
     "PULUMI_BACKEND_URL": "the team's state backend, which holds the account stack and its registry"
-    " (README: first-time account setup)",
+    " (docs/setup.md: first-time account setup)",
     "PULUMI_CONFIG_PASSPHRASE": "the passphrase of that backend's stacks",
 }
 REQUIRED_TOOLS = {

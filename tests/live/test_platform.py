@@ -4,7 +4,7 @@ One throwaway stack (live-<8 hex digits>): up with 2 executors and a small datas
 its metrics, its files, the history server and Grafana, up again with 3 executors, destroy, and
 check through DigitalOcean's API that nothing of the stack is left. The destroy runs in the
 fixture's `finally`, whatever failed before it. This test has never run in the environment it
-was written in (no cloud access there); see README "Live test".
+was written in (no cloud access there); see docs/development.md "Live test".
 """
 
 import json

@@ -3,7 +3,7 @@
 moto rather than Ceph's RGW (which Spaces is built on, and which Debian packages): RGW needs a
 Ceph cluster (monitor, manager, OSD) before it serves a request, far more than a CI job should
 start; moto is one pip-installed process that speaks the S3 REST API over HTTP, which is what
-the results reader (boto3) exercises. Spaces-specific behaviour is covered by the README's check.
+the results reader (boto3) exercises. Spaces-specific behaviour is covered by docs/data.md's check.
 """
 
 import subprocess

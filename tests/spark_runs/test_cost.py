@@ -5,6 +5,9 @@ import pytest
 
 from spark_runs.cost import (
     DEFAULT_PRICES,
+    SPACES_MONTHLY_USD,
+    SPACES_PRICE_AS_OF,
+    SPACES_PRICE_SOURCE,
     best_cost_time,
     cheapest_within_deadline,
     load_prices,
@@ -117,5 +120,10 @@ def test_the_platform_costs_its_fixed_system_pool_plus_the_spark_pool_bounds() -
     spark = pool_monthly_cost(DEFAULT_PRICES, "s-4vcpu-8gb", min_nodes=0, max_nodes=5)
     total = platform_monthly_cost(DEFAULT_PRICES, "s-2vcpu-4gb", 2, spark)
     system = 2 * DEFAULT_PRICES.monthly_price_usd("s-2vcpu-4gb")
-    assert total.floor_usd == system
-    assert total.ceiling_usd == system + spark.ceiling_usd
+    assert total.floor_usd == system + SPACES_MONTHLY_USD
+    assert total.ceiling_usd == system + spark.ceiling_usd + SPACES_MONTHLY_USD
+
+
+def test_the_spaces_subscription_is_the_dated_five_dollars_a_month() -> None:
+    assert SPACES_MONTHLY_USD == 5.0
+    assert SPACES_PRICE_AS_OF and SPACES_PRICE_SOURCE.startswith("https://www.digitalocean.com/")
