@@ -101,6 +101,8 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
     """Declare every resource of the stack; returns the stack outputs by name."""
     if settings.target is Target.ACCOUNT:
         return build_account(settings)
+    # Before any resource exists: a run that ended after this moment is the one this `up` ran.
+    started = datetime.now(UTC)
     outputs: dict[str, pulumi.Input[Any]] = {}
     build_args = {"SAMPLE_ROWS": str(sample_rows(settings.input_path))}
     kubernetes_opts: pulumi.ResourceOptions | None = None
@@ -133,7 +135,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             RegistryAccessArgs(
                 account_stack=settings.registry_stack,
                 image_tag=image_tag(build_args),
-                pull_rotation=pull_rotation(datetime.now(UTC)),
+                pull_rotation=pull_rotation(started),
             ),
         )
         image = TrainerImage(
@@ -271,6 +273,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
         manifest,
         run_dependencies,
         wait_timeout_seconds=settings.run_timeout_seconds if settings.wait_for_run else None,
+        up_started=started,
         opts=kubernetes_opts,
     )
     if training.outcome is not None:
