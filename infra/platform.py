@@ -9,10 +9,10 @@ import pulumi
 from infra.account import build_account
 from infra.cluster import SPARK_NODE_SELECTOR, SPARK_TOLERATIONS, Cluster, ClusterArgs
 from infra.history_server import HistoryServer, HistoryServerArgs, port_forward_command
-from infra.image import REPOSITORY, TrainerImage, TrainerImageArgs, image_tag, sample_rows
+from infra.image import REPOSITORY, TrainerImage, TrainerImageArgs, sample_rows
 from infra.object_store import ObjectStore, ObjectStoreArgs, credentials_secret
 from infra.observability import Observability, ObservabilityArgs
-from infra.registry import RegistryAccess, RegistryAccessArgs, pull_rotation
+from infra.registry import RegistryAccess, RegistryAccessArgs, pull_rotation, push_rotation
 from infra.settings import PROJECT, Settings, Target
 from infra.spark import (
     OPERATOR_NAMESPACE,
@@ -134,7 +134,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             name,
             RegistryAccessArgs(
                 account_stack=settings.registry_stack,
-                image_tag=image_tag(build_args),
+                push_rotation=push_rotation(started),
                 pull_rotation=pull_rotation(started),
             ),
         )
@@ -142,6 +142,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             "trainer",
             TrainerImageArgs(
                 repository=pulumi.Output.concat(registry.endpoint, "/", REPOSITORY),
+                stack=stack,
                 build_args=build_args,
                 login=registry.push_login,
             ),
@@ -189,7 +190,8 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
     else:
         # The local target uses the current kube context and an image loaded into that cluster.
         image = TrainerImage(
-            "trainer", TrainerImageArgs(repository=LOCAL_REPOSITORY, build_args=build_args)
+            "trainer",
+            TrainerImageArgs(repository=LOCAL_REPOSITORY, stack=stack, build_args=build_args),
         )
         kubeconfig_hint = "kubectl config current-context  # the cluster of the local stack"
 
