@@ -15,6 +15,7 @@ import pulumi
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import SETTINGS
 
+from infra.cluster import CLUSTER_NOT_FOUND
 from infra.settings import PROJECT
 
 DOCKER_CREDENTIALS = (
@@ -46,6 +47,7 @@ class DeclaredResource:
     deleted_with: str = ""
     # The serialized replacement_trigger option (None when unset).
     replacement_trigger: Any = None
+    ignore_changes: list[str] = field(default_factory=list)
     # Input property -> URNs of the resources its value was computed from (the policy pack's
     # secret-data rule reads these, as the engine passes them to stack policies).
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
@@ -138,11 +140,16 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return f"{inputs.get('namespace')}/{inputs.get('name')}", state
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+    def call(  # type: ignore[override]
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> dict[str, Any] | tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
             prefix = str(args.args["versionPrefix"])
             latest = f"{prefix.rstrip('.')}.9-do.0"
             return {"latestVersion": latest, "validVersions": [latest]}
+        if args.token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
+            # No cluster yet, as on a stack's first `up`; the provider's own failure text.
+            return {}, [("name", f"{CLUSTER_NOT_FOUND}: {args.args['name']}")]
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
@@ -172,6 +179,7 @@ class RecordingMonitor(MockMonitor):
                     protect=request.protect,
                     deleted_with=request.deletedWith,
                     replacement_trigger=_replacement_trigger(request),
+                    ignore_changes=list(request.ignoreChanges),
                     property_dependencies={
                         key: list(value.urns) for key, value in request.propertyDependencies.items()
                     },

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
-from infra.offline import OfflineRun, run_offline
+from infra.offline import OfflineRun, PlatformMocks, run_offline
 from infra.registry import pull_rotation, push_rotation
 from infra.render import stack_config
 from infra.settings import SettingsError, load_settings
@@ -232,6 +233,54 @@ def test_the_version_prefix_comes_from_the_stack_config(prefix: str) -> None:
 def test_an_empty_version_that_follows_every_minor_is_rejected() -> None:
     with pytest.raises(SettingsError, match="kubernetesVersion must pin"):
         load_settings({"kubernetesVersion": ""})
+
+
+class RunningClusterMocks(PlatformMocks):
+    """A stack whose cluster already exists and runs ``version`` (the kubernetes_cluster lookup)."""
+
+    def __init__(self, version: str) -> None:
+        super().__init__()
+        self.version = version
+
+    def call(  # type: ignore[override]
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> dict[str, Any] | tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
+            return {"name": args.args["name"], "version": self.version}
+        return super().call(args)
+
+
+def cluster_on(running: str, prefix: str = "1.34.") -> Any:
+    config = {**stack_config("dev"), "kubernetesVersion": prefix}
+    return run_offline(config, "dev", RunningClusterMocks(running)).one(CLUSTER)
+
+
+def test_a_new_cluster_gets_the_newest_patch_of_its_minor(program: Program) -> None:
+    cluster = program()
+    assert cluster.one(CLUSTER).inputs["version"] == "1.34.9-do.0"  # the lookup's latestVersion
+    assert "version" not in cluster.one(CLUSTER).ignore_changes
+
+
+def test_a_newer_patch_release_is_left_to_the_maintenance_window() -> None:
+    # The lookup now offers 1.34.9; the cluster runs 1.34.2 (or DigitalOcean's auto-upgrade
+    # already moved it past what state says). Sending either would call the upgrade API now.
+    assert "version" in cluster_on("1.34.2-do.0").ignore_changes
+
+
+def test_a_higher_minor_in_the_stack_config_upgrades_on_purpose() -> None:
+    cluster = cluster_on("1.33.5-do.0", prefix="1.34.")
+    assert "version" not in cluster.ignore_changes
+    assert cluster.inputs["version"] == "1.34.9-do.0"
+
+
+@pytest.mark.parametrize("running", ["1.35.1-do.0", "2.0.0-do.0"])
+def test_a_version_below_the_running_one_is_never_sent(running: str) -> None:
+    # The provider answers a lower version by replacing the cluster, deleted first.
+    with pytest.raises(SettingsError) as caught:
+        cluster_on(running, prefix="1.34.")
+    (problem,) = caught.value.problems
+    assert problem.startswith("spark-doks:kubernetesVersion 1.34. is below")
+    assert running in problem and "cannot downgrade" in problem
 
 
 # 7. Noisy previews.
