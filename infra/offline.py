@@ -9,6 +9,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pulumi
@@ -117,6 +118,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.typ == DOCKER_CREDENTIALS:
             user = "push-user" if inputs.get("write") else "pull-user"
             state["dockerCredentials"] = _docker_config(MOCK_REGISTRY_ENDPOINT, user)
+            # As the provider sets it on create: now plus expirySeconds, RFC 3339.
+            expires = datetime.now(UTC) + timedelta(seconds=int(inputs["expirySeconds"]))
+            state["credentialExpirationTime"] = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
             return f"{args.name}-id", state
         if args.typ == "digitalocean:index/spacesKey:SpacesKey":
             state.update(

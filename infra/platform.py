@@ -107,6 +107,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
     build_args = {"SAMPLE_ROWS": str(sample_rows(settings.input_path))}
     kubernetes_opts: pulumi.ResourceOptions | None = None
     pull_docker_config: pulumi.Output[str] | None = None
+    pull_expire_at: pulumi.Output[str] | None = None
     node_selector: Mapping[str, str] = {}
     tolerations: tuple[Mapping[str, str], ...] = ()
     run_dependencies: list[pulumi.Resource] = []
@@ -157,6 +158,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
         )
         kubernetes_opts = cluster.in_cluster()
         pull_docker_config = registry.pull_docker_config
+        pull_expire_at = registry.pull_expire_at
         node_selector, tolerations = SPARK_NODE_SELECTOR, SPARK_TOLERATIONS
         run_dependencies.append(cluster.spark_pool)
         # doctl renews the token behind this kubeconfig; a saved stack output would expire.
@@ -182,6 +184,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             clusterName=cluster.name,
             clusterId=cluster.id,
             registryEndpoint=registry.endpoint,
+            pullCredentialsExpireAt=registry.pull_expire_at,
             monthlyCostFloor=pool_cost.floor_usd,
             monthlyCostCeiling=pool_cost.ceiling_usd,
             runNodes=hourly.nodes,
@@ -209,6 +212,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             operator_namespace=OPERATOR_NAMESPACE,
             alerting=settings.alerting,
             alert_slack_webhook_url=settings.alert_slack_webhook_url.get_secret_value(),
+            pull_credentials_expire_at=pull_expire_at,
         ),
         opts=kubernetes_opts,
     )

@@ -140,4 +140,7 @@ class RegistryAccess(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, replacement_trigger=args.pull_rotation),
         )
         self.pull_docker_config: pulumi.Output[str] = pulumi.Output.secret(pull.docker_credentials)
+        # A stack without an `up` for two months keeps them past this; the alert and the stack
+        # output make that visible.
+        self.pull_expire_at: pulumi.Output[str] = pull.credential_expiration_time
         self.register_outputs({"endpoint": self.endpoint})

@@ -127,6 +127,22 @@ def test_pull_credentials_expire_and_are_rotated_every_month(program: Program) -
     )
 
 
+def test_pull_credentials_expiry_is_a_stack_output_and_alerts_two_weeks_ahead(
+    program: Program,
+) -> None:
+    # Weekly node recycling re-pulls the trainer: an idle stack breaks when they expire.
+    run = program()
+    expire_at = datetime.fromisoformat(run.outputs["pullCredentialsExpireAt"])
+    assert expire_at > datetime.now(UTC) + timedelta(days=31)
+    (prometheus,) = [
+        r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "prometheus"
+    ]
+    (group,) = prometheus.inputs["values"]["serverFiles"]["alerting_rules.yml"]["groups"]
+    (rule,) = [r for r in group["rules"] if r["alert"] == "RegistryPullCredentialsExpiring"]
+    assert rule["expr"] == f"time() > {(expire_at - timedelta(days=14)).timestamp():.0f}"
+    assert "pulumi up" in rule["annotations"]["summary"]
+
+
 # 3. Destroy after a week.
 
 
