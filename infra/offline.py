@@ -23,6 +23,7 @@ DOCKER_CREDENTIALS = (
     "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
 )
 MOCK_REGISTRY_ENDPOINT = "registry.digitalocean.com"
+MOCK_CREDENTIALS_CREATED = datetime(2026, 12, 1, tzinfo=UTC)
 # What the account stack exports, as its own run under these mocks declares it.
 MOCK_REGISTRY_NAME = f"{PROJECT}-a1b2c3"
 MOCK_ACCOUNT_OUTPUTS = {
@@ -118,8 +119,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.typ == DOCKER_CREDENTIALS:
             user = "push-user" if inputs.get("write") else "pull-user"
             state["dockerCredentials"] = _docker_config(MOCK_REGISTRY_ENDPOINT, user)
-            # As the provider sets it on create: now plus expirySeconds, RFC 3339.
-            expires = datetime.now(UTC) + timedelta(seconds=int(inputs["expirySeconds"]))
+            # As the provider sets it on create (creation time plus expirySeconds, RFC 3339),
+            # from a fixed creation time so that renders do not change from run to run.
+            expires = MOCK_CREDENTIALS_CREATED + timedelta(seconds=int(inputs["expirySeconds"]))
             state["credentialExpirationTime"] = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
             return f"{args.name}-id", state
         if args.typ == "digitalocean:index/spacesKey:SpacesKey":

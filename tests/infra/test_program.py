@@ -268,6 +268,7 @@ def test_outputs_name_what_a_user_needs(program: Program) -> None:
         "clusterName",
         "clusterId",
         "registryEndpoint",
+        "pullCredentialsExpireAt",
         "monthlyCostFloor",
         "monthlyCostCeiling",
         "runNodes",
