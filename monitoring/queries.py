@@ -751,7 +751,7 @@ def pull_credentials_alert(expires_at: datetime) -> Alert:
     warn_from = expires_at.timestamp() - PULL_CREDENTIALS_WARNING_DAYS * 86400
     return Alert(
         "RegistryPullCredentialsExpiring",
-        f"time() > {warn_from:.0f}",
+        f"vector(time()) > {warn_from:.0f}",
         "0m",
         f"The registry pull credentials expire at {expires_at:%Y-%m-%d %H:%M} UTC; after that "
         "pods cannot pull the trainer (ImagePullBackOff). Run `pulumi up` on this stack: it "

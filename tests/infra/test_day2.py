@@ -140,7 +140,7 @@ def test_pull_credentials_expiry_is_a_stack_output_and_alerts_two_weeks_ahead(
     ]
     (group,) = prometheus.inputs["values"]["serverFiles"]["alerting_rules.yml"]["groups"]
     (rule,) = [r for r in group["rules"] if r["alert"] == "RegistryPullCredentialsExpiring"]
-    assert rule["expr"] == f"time() > {(expire_at - timedelta(days=14)).timestamp():.0f}"
+    assert rule["expr"] == f"vector(time()) > {(expire_at - timedelta(days=14)).timestamp():.0f}"
     assert "pulumi up" in rule["annotations"]["summary"]
 
 
