@@ -8,6 +8,8 @@ import pulumi_digitalocean as digitalocean
 import pulumi_kubernetes as kubernetes
 import yaml
 
+from infra.settings import SettingsError
+
 # Upgrades and surge replacements happen in a quiet hour (UTC).
 MAINTENANCE_DAY = "sunday"
 MAINTENANCE_START_TIME = "04:00"
@@ -22,6 +24,50 @@ SPARK_NODE_SELECTOR = {POOL_LABEL: SPARK_POOL}
 SPARK_TOLERATIONS = (
     {"key": POOL_LABEL, "operator": "Equal", "value": SPARK_POOL, "effect": TAINT_EFFECT},
 )
+
+
+# terraform-provider-digitalocean's kubernetes_cluster data source when no cluster has the name
+# (digitalocean/kubernetes/datasource_kubernetes_cluster.go:381, v2.99.1).
+CLUSTER_NOT_FOUND = "Unable to find cluster with name"
+
+
+def minor(version: str) -> tuple[int, int]:
+    """(1, 34) from a DOKS version slug (1.34.2-do.0) or a minor prefix (1.34.)."""
+    major, minor_number = version.split(".")[:2]
+    return int(major), int(minor_number)
+
+
+def running_version(name: str, opts: pulumi.InvokeOptions) -> str | None:
+    """The version the cluster called ``name`` runs now; None before it exists."""
+    try:
+        return digitalocean.get_kubernetes_cluster(name=name, opts=opts).version
+    except Exception as error:
+        if CLUSTER_NOT_FOUND in str(error):
+            return None
+        raise
+
+
+def follows_running_patch(version_prefix: str, running: str | None) -> bool:
+    """Whether the program leaves the version as it is: the cluster runs the configured minor.
+
+    Patch releases are then DigitalOcean's auto-upgrade's, in the maintenance window. Sending the
+    lookup's newest patch instead would make the provider call the upgrade API at `up` time
+    (resource_kubernetes_cluster.go:874-882), draining nodes under the run the same `up` starts,
+    and after an auto-upgrade it would "upgrade" to the version already running. A higher
+    configured minor is a deliberate upgrade; a lower one would be sent as a lower version, which
+    the provider answers by replacing the cluster (ForceNewIfChange, :461-477), so it is refused.
+    """
+    if running is None:
+        return False
+    if minor(version_prefix) < minor(running):
+        raise SettingsError(
+            [
+                f"spark-doks:kubernetesVersion {version_prefix} is below the {running} the "
+                f"cluster runs; DOKS cannot downgrade and the provider would delete and recreate "
+                f"the cluster: set {'.'.join(map(str, minor(running)))}. or higher"
+            ]
+        )
+    return minor(version_prefix) == minor(running)
 
 
 @dataclass(frozen=True)
@@ -98,6 +144,9 @@ class Cluster(pulumi.ComponentResource):
         versions = digitalocean.get_kubernetes_versions_output(
             version_prefix=args.version_prefix, opts=pulumi.InvokeOutputOptions(parent=self)
         )
+        running = running_version(args.name, pulumi.InvokeOptions(parent=self))
+        # Same minor: keep the version in state, whatever the lookup's newest patch is.
+        ignore_version = ["version"] if follows_running_patch(args.version_prefix, running) else []
         self.cluster = digitalocean.KubernetesCluster(
             name,
             name=args.name,
@@ -126,6 +175,7 @@ class Cluster(pulumi.ComponentResource):
                 protect=args.protect,
                 # The name is fixed, so a replacement cannot exist beside the old cluster.
                 delete_before_replace=True,
+                ignore_changes=ignore_version,
             ),
         )
         self.spark_pool = digitalocean.KubernetesNodePool(

@@ -85,9 +85,14 @@ def context_digest(context: Path, build_args: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
-def image_tag(build_args: Mapping[str, str]) -> str:
-    """The trainer's tag: the start of its build context digest."""
-    return context_digest(BUILD_CONTEXT, build_args)[:16]
+def image_tag(stack: str, build_args: Mapping[str, str]) -> str:
+    """The trainer's tag: the stack, then the start of its build context digest.
+
+    The build is not reproducible (a layer built again rather than taken from the cache has other
+    bytes), so one tag pushed by two stacks would point at whichever pushed last and leave the
+    other's image untagged, for the registry clean-up to delete. Each stack pushes only its own.
+    """
+    return f"{stack}-{context_digest(BUILD_CONTEXT, build_args)[:16]}"
 
 
 def sample_rows(input_path: str) -> int:
@@ -99,6 +104,8 @@ def sample_rows(input_path: str) -> int:
 class TrainerImageArgs:
     repository: pulumi.Input[str]
     """Image repository without tag, e.g. ``registry.digitalocean.com/spark-doks/trainer``."""
+    stack: str
+    """Names the tag: only this stack pushes it."""
     build_args: Mapping[str, str] = field(default_factory=dict)
     login: pulumi.Output[RegistryLogin] | None = None
     """Registry credentials to push with; None keeps the image local (the ``local`` target)."""
@@ -115,62 +122,47 @@ class TrainerImage(pulumi.ComponentResource):
         self, name: str, args: TrainerImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("spark-doks:infra:TrainerImage", name, None, opts)
-        tag = image_tag(args.build_args)
+        tag = image_tag(args.stack, args.build_args)
         login = args.login
         child = pulumi.ResourceOptions(parent=self)
         cache_image = pulumi.Output.concat(args.repository, ":", CACHE_TAG)
+        build = docker.DockerBuildArgs(
+            context=BUILD_CONTEXT.relative_to(PROJECT_ROOT).as_posix(),
+            dockerfile=DOCKERFILE.relative_to(PROJECT_ROOT).as_posix(),
+            # A local image runs on this machine's own architecture.
+            platform=None if login is None else PLATFORM,
+            args=dict(args.build_args) if login is None else {**args.build_args, **INLINE_CACHE},
+            cache_from=None if login is None else docker.CacheFromArgs(images=[cache_image]),
+        )
         self.image = docker.Image(
             name,
             image_name=pulumi.Output.concat(args.repository, ":", tag),
-            build=docker.DockerBuildArgs(
-                context=BUILD_CONTEXT.relative_to(PROJECT_ROOT).as_posix(),
-                dockerfile=DOCKERFILE.relative_to(PROJECT_ROOT).as_posix(),
-                # A local image runs on this machine's own architecture.
-                platform=None if login is None else PLATFORM,
-                args=dict(args.build_args)
-                if login is None
-                else {**args.build_args, **INLINE_CACHE},
-                cache_from=None if login is None else docker.CacheFromArgs(images=[cache_image]),
-            ),
+            build=build,
             registry=None if login is None else _registry(login),
             skip_push=login is None,
             opts=child,
         )
         if login is not None:
-            self._push_cache_tag(name, cache_image, login, child)
+            # The same build again (every layer from the local cache) pushed as the cache tag.
+            # An Image, not a Tag plus RegistryImage: docker.Image's Read keeps its state as it
+            # is (pulumi-docker provider/provider.go:415-425), whereas RegistryImage's Read drops
+            # the resource on any registry error, a 401 from expired credentials included
+            # (terraform-provider-docker resource_docker_registry_image_funcs.go:107-111), and
+            # the next `up` then pushes a local tag a fresh runner does not have. It rebuilds on
+            # the same changes as the trainer: both have the same build inputs.
+            docker.Image(
+                f"{name}-{CACHE_TAG}",
+                image_name=cache_image,
+                build=build,
+                registry=_registry(login),
+                skip_push=False,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.image]),
+            )
         # A pushed image is pinned by digest; a local one only exists under its content tag.
         self.reference: pulumi.Output[str] = (
             self.image.image_name if login is None else self.image.repo_digest
         )
         self.register_outputs({"reference": self.reference})
-
-    def _push_cache_tag(
-        self,
-        name: str,
-        cache_image: pulumi.Output[str],
-        login: pulumi.Output[RegistryLogin],
-        opts: pulumi.ResourceOptions,
-    ) -> None:
-        """Tag each new build as the cache image and push it (kept there on replace and destroy)."""
-        cache_tag = docker.Tag(
-            f"{name}-{CACHE_TAG}",
-            source_image=self.image.image_name,
-            target_image=cache_image,
-            tag_triggers=[self.image.repo_digest],
-            opts=opts,
-        )
-        docker.RegistryImage(
-            f"{name}-{CACHE_TAG}",
-            name=cache_tag.target_image,
-            keep_remotely=True,
-            triggers={"build": self.image.repo_digest},
-            auth_config=docker.RegistryImageAuthConfigArgs(
-                address=login.apply(lambda value: value.server),
-                username=login.apply(lambda value: value.username),
-                password=pulumi.Output.secret(login.apply(lambda value: value.password)),
-            ),
-            opts=opts,
-        )
 
 
 def _registry(login: pulumi.Output[RegistryLogin]) -> docker.RegistryArgs:

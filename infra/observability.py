@@ -5,6 +5,7 @@ the tests run); Helm values that are plain data live in the YAML files beside th
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import yaml
 
 from monitoring.alerts import alert_rules
 from monitoring.grafana import DATASOURCE_UID, dashboard_files
+from monitoring.queries import pull_credentials_alert
 from monitoring.scrape import SCRAPE_INTERVAL, kubernetes_scrape_configs
 
 NAMESPACE = "monitoring"
@@ -52,12 +54,20 @@ def pushgateway_url(namespace: str) -> str:
 
 
 def prometheus_values(
-    job_namespace: str, operator_namespace: str, alerting: bool
+    job_namespace: str,
+    operator_namespace: str,
+    alerting: bool,
+    pull_credentials_expire_at: str | None = None,
 ) -> dict[str, Any]:
     values: dict[str, Any] = yaml.safe_load(PROMETHEUS_VALUES_FILE.read_text())
     scrape_configs = kubernetes_scrape_configs(job_namespace, operator_namespace)
     values["extraScrapeConfigs"] = yaml.safe_dump(scrape_configs, sort_keys=False)
-    values["serverFiles"] = {"alerting_rules.yml": alert_rules()}
+    stack_alerts = (
+        []
+        if pull_credentials_expire_at is None
+        else [pull_credentials_alert(datetime.fromisoformat(pull_credentials_expire_at))]
+    )
+    values["serverFiles"] = {"alerting_rules.yml": alert_rules(stack_alerts)}
     values["alertmanager"] = alertmanager_values() if alerting else {"enabled": False}
     return values
 
@@ -134,6 +144,8 @@ class ObservabilityArgs:
     alerting: bool
     alert_slack_webhook_url: str  # required when alerting
     namespace: str = NAMESPACE
+    pull_credentials_expire_at: pulumi.Output[str] | None = None
+    """When the registry pull credentials expire (RFC 3339): an alert warns ahead of it."""
 
 
 class Observability(pulumi.ComponentResource):
@@ -184,7 +196,11 @@ class Observability(pulumi.ComponentResource):
             version=PROMETHEUS_CHART_VERSION,
             repository_opts=kubernetes.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_REPOSITORY),
             namespace=namespace_name,
-            values=prometheus_values(args.job_namespace, args.operator_namespace, args.alerting),
+            values=pulumi.Output.from_input(args.pull_credentials_expire_at).apply(
+                lambda expire_at: prometheus_values(
+                    args.job_namespace, args.operator_namespace, args.alerting, expire_at
+                )
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=prometheus_dependencies),
         )
         self.grafana = kubernetes.helm.v3.Release(

@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version as installed_version
 from typing import Any
 
@@ -19,12 +20,14 @@ from pulumi.runtime.mocks import MockEngine, MockMonitor
 from pulumi.runtime.settings import SETTINGS
 
 from infra.cli_config import StackConfig, stack_config_from
+from infra.cluster import CLUSTER_NOT_FOUND
 from infra.settings import PROJECT
 
 DOCKER_CREDENTIALS = (
     "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials"
 )
 MOCK_REGISTRY_ENDPOINT = "registry.digitalocean.com"
+MOCK_CREDENTIALS_CREATED = datetime(2026, 12, 1, tzinfo=UTC)
 # What the account stack exports, as its own run under these mocks declares it.
 MOCK_REGISTRY_NAME = f"{PROJECT}-a1b2c3"
 MOCK_ACCOUNT_OUTPUTS = {
@@ -50,6 +53,7 @@ class DeclaredResource:
     deleted_with: str = ""
     # The serialized replacement_trigger option (None when unset).
     replacement_trigger: Any = None
+    ignore_changes: list[str] = field(default_factory=list)
     # Input property -> URNs of the resources its value was computed from (the policy pack's
     # secret-data rule reads these, as the engine passes them to stack policies).
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
@@ -119,6 +123,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.typ == DOCKER_CREDENTIALS:
             user = "push-user" if inputs.get("write") else "pull-user"
             state["dockerCredentials"] = _docker_config(MOCK_REGISTRY_ENDPOINT, user)
+            # As the provider sets it on create (creation time plus expirySeconds, RFC 3339),
+            # from a fixed creation time so that renders do not change from run to run.
+            expires = MOCK_CREDENTIALS_CREATED + timedelta(seconds=int(inputs["expirySeconds"]))
+            state["credentialExpirationTime"] = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
             return f"{args.name}-id", state
         if args.typ == "digitalocean:index/spacesKey:SpacesKey":
             state.update(
@@ -142,11 +150,16 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return f"{inputs.get('namespace')}/{inputs.get('name')}", state
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+    def call(  # type: ignore[override]
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> dict[str, Any] | tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token == "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
             prefix = str(args.args["versionPrefix"])
             latest = f"{prefix.rstrip('.')}.9-do.0"
             return {"latestVersion": latest, "validVersions": [latest]}
+        if args.token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
+            # No cluster yet, as on a stack's first `up`; the provider's own failure text.
+            return {}, [("name", f"{CLUSTER_NOT_FOUND}: {args.args['name']}")]
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
@@ -176,6 +189,7 @@ class RecordingMonitor(MockMonitor):
                     protect=request.protect,
                     deleted_with=request.deletedWith,
                     replacement_trigger=_replacement_trigger(request),
+                    ignore_changes=list(request.ignoreChanges),
                     property_dependencies={
                         key: list(value.urns) for key, value in request.propertyDependencies.items()
                     },

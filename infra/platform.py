@@ -9,10 +9,10 @@ import pulumi
 from infra.account import build_account
 from infra.cluster import SPARK_NODE_SELECTOR, SPARK_TOLERATIONS, Cluster, ClusterArgs
 from infra.history_server import HistoryServer, HistoryServerArgs, port_forward_command
-from infra.image import REPOSITORY, TrainerImage, TrainerImageArgs, image_tag, sample_rows
+from infra.image import REPOSITORY, TrainerImage, TrainerImageArgs, sample_rows
 from infra.object_store import ObjectStore, ObjectStoreArgs, credentials_secret
 from infra.observability import Observability, ObservabilityArgs
-from infra.registry import RegistryAccess, RegistryAccessArgs, pull_rotation
+from infra.registry import RegistryAccess, RegistryAccessArgs, pull_rotation, push_rotation
 from infra.settings import PROJECT, Settings, Target
 from infra.spark import (
     OPERATOR_NAMESPACE,
@@ -101,10 +101,13 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
     """Declare every resource of the stack; returns the stack outputs by name."""
     if settings.target is Target.ACCOUNT:
         return build_account(settings)
+    # Before any resource exists: a run that ended after this moment is the one this `up` ran.
+    started = datetime.now(UTC)
     outputs: dict[str, pulumi.Input[Any]] = {}
     build_args = {"SAMPLE_ROWS": str(sample_rows(settings.input_path))}
     kubernetes_opts: pulumi.ResourceOptions | None = None
     pull_docker_config: pulumi.Output[str] | None = None
+    pull_expire_at: pulumi.Output[str] | None = None
     node_selector: Mapping[str, str] = {}
     tolerations: tuple[Mapping[str, str], ...] = ()
     run_dependencies: list[pulumi.Resource] = []
@@ -132,14 +135,15 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             name,
             RegistryAccessArgs(
                 account_stack=settings.registry_stack,
-                image_tag=image_tag(build_args),
-                pull_rotation=pull_rotation(datetime.now(UTC)),
+                push_rotation=push_rotation(started),
+                pull_rotation=pull_rotation(started),
             ),
         )
         image = TrainerImage(
             "trainer",
             TrainerImageArgs(
                 repository=pulumi.Output.concat(registry.endpoint, "/", REPOSITORY),
+                stack=stack,
                 build_args=build_args,
                 login=registry.push_login,
             ),
@@ -154,6 +158,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
         )
         kubernetes_opts = cluster.in_cluster()
         pull_docker_config = registry.pull_docker_config
+        pull_expire_at = registry.pull_expire_at
         node_selector, tolerations = SPARK_NODE_SELECTOR, SPARK_TOLERATIONS
         run_dependencies.append(cluster.spark_pool)
         # doctl renews the token behind this kubeconfig; a saved stack output would expire.
@@ -179,6 +184,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             clusterName=cluster.name,
             clusterId=cluster.id,
             registryEndpoint=registry.endpoint,
+            pullCredentialsExpireAt=registry.pull_expire_at,
             monthlyCostFloor=pool_cost.floor_usd,
             monthlyCostCeiling=pool_cost.ceiling_usd,
             runNodes=hourly.nodes,
@@ -187,7 +193,8 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
     else:
         # The local target uses the current kube context and an image loaded into that cluster.
         image = TrainerImage(
-            "trainer", TrainerImageArgs(repository=LOCAL_REPOSITORY, build_args=build_args)
+            "trainer",
+            TrainerImageArgs(repository=LOCAL_REPOSITORY, stack=stack, build_args=build_args),
         )
         kubeconfig_hint = "kubectl config current-context  # the cluster of the local stack"
 
@@ -205,6 +212,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             operator_namespace=OPERATOR_NAMESPACE,
             alerting=settings.alerting,
             alert_slack_webhook_url=settings.alert_slack_webhook_url.get_secret_value(),
+            pull_credentials_expire_at=pull_expire_at,
         ),
         opts=kubernetes_opts,
     )
@@ -271,6 +279,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
         manifest,
         run_dependencies,
         wait_timeout_seconds=settings.run_timeout_seconds if settings.wait_for_run else None,
+        up_started=started,
         opts=kubernetes_opts,
     )
     if training.outcome is not None:

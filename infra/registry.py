@@ -13,8 +13,11 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 import pulumi_random as random
 
-# Push credentials only need to outlive one `pulumi up`; a new trainer tag gets new ones.
-PUSH_CREDENTIALS_SECONDS = 3600
+# Push credentials are renewed on the first `up` of each half day (UTC) and stay valid for a day
+# (the policy pack's limit for write credentials), so every `up` that pushes, also a retry days
+# later, starts with at least 12 hours left on them.
+PUSH_CREDENTIALS_SECONDS = 24 * 3600
+PUSH_ROTATION_HOURS = 12
 # Pull credentials are rotated every calendar month and stay valid for the month after, so any
 # `pulumi up` in a month renews them before the ones in the pull secret expire.
 PULL_CREDENTIALS_SECONDS = 62 * 24 * 3600
@@ -37,6 +40,11 @@ def registry_login(docker_config_json: str, server: str) -> RegistryLogin:
     auth = json.loads(docker_config_json)["auths"][server]["auth"]
     username, _, password = base64.b64decode(auth).decode().partition(":")
     return RegistryLogin(server=server, username=username, password=password)
+
+
+def push_rotation(now: datetime) -> str:
+    """The rotation period push credentials belong to: the half day (UTC)."""
+    return f"{now:%Y-%m-%d}T{now.hour // PUSH_ROTATION_HOURS * PUSH_ROTATION_HOURS:02d}"
 
 
 def pull_rotation(now: datetime) -> str:
@@ -87,8 +95,8 @@ class AccountRegistry(pulumi.ComponentResource):
 class RegistryAccessArgs:
     account_stack: str
     """Fully qualified name of the account stack, e.g. ``organization/spark-doks/account``."""
-    image_tag: str
-    """The trainer's content tag: a new tag means a push, and new push credentials for it."""
+    push_rotation: str
+    """Rotation period of the push credentials (see ``push_rotation``)."""
     pull_rotation: str
     """Rotation period of the pull credentials (see ``pull_rotation``)."""
 
@@ -108,14 +116,16 @@ class RegistryAccess(pulumi.ComponentResource):
         self.server: pulumi.Output[str] = account.require_output(REGISTRY_SERVER).apply(str)
 
         # The provider renews expired credentials only on refresh, so a plain `up` would push
-        # with an expired password. Replacing them with each new tag gives fresh ones for every
-        # push, and deleting the old resource revokes the old token.
+        # with an expired password. Replacing them twice a day gives every push valid ones
+        # (a changed password alone does not rebuild the image: pulumi-docker's Diff ignores
+        # registry username and password, provider/provider.go:335-338), and deleting the old
+        # resource revokes the old token.
         push = digitalocean.ContainerRegistryDockerCredentials(
             f"{name}-push",
             registry_name=registry_name,
             write=True,
             expiry_seconds=PUSH_CREDENTIALS_SECONDS,
-            opts=pulumi.ResourceOptions(parent=self, replacement_trigger=args.image_tag),
+            opts=pulumi.ResourceOptions(parent=self, replacement_trigger=args.push_rotation),
         )
         self.push_login: pulumi.Output[RegistryLogin] = pulumi.Output.all(
             push.docker_credentials, self.server
@@ -130,4 +140,7 @@ class RegistryAccess(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, replacement_trigger=args.pull_rotation),
         )
         self.pull_docker_config: pulumi.Output[str] = pulumi.Output.secret(pull.docker_credentials)
+        # A stack without an `up` for two months keeps them past this; the alert and the stack
+        # output make that visible.
+        self.pull_expire_at: pulumi.Output[str] = pull.credential_expiration_time
         self.register_outputs({"endpoint": self.endpoint})

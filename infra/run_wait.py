@@ -4,9 +4,15 @@ pulumi-kubernetes (4.18+) waits for a resource until the JSONPath of its `pulumi
 annotation selects something. Its awaiter has no failure branch, so waiting for COMPLETED alone
 makes a FAILED run wait out the whole timeout. The annotation below selects the state once it is
 either terminal (a JSONPath filter: RFC 9535 syntax, pulumi-kubernetes 4.24+); `run_outcome`
-then fails the update when that state is FAILED.
+then fails the update when that state is FAILED and the run ended during this `up`.
+
+The status also comes back from state for a run nobody waited for: an unchanged SparkApplication in
+a preview or in an update that changes something else. A FAILED run from an earlier `up` is then
+reported (stack output ``runState`` and a warning) and fails nothing, so one failed run does not
+turn every later preview red or stop the engine from deleting what the program no longer declares.
 """
 
+from datetime import datetime
 from importlib.metadata import version
 from typing import Any
 
@@ -33,18 +39,39 @@ class RunFailedError(pulumi.RunError):
     """
 
 
-def run_outcome(status: dict[str, Any] | None, namespace: str, name: str) -> str:
-    """The run's final state; raises RunFailedError when it FAILED."""
+def ended_at(status: dict[str, Any]) -> datetime | None:
+    """When the operator ended the run: ``terminationTime``, set on every path to FAILED
+    (spark-operator 2.5.2 internal/controller/sparkapplication/controller.go:448, 979, 989)."""
+    for key in ("terminationTime", "lastSubmissionAttemptTime"):
+        value = status.get(key)
+        if value:
+            return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return None
+
+
+def run_outcome(
+    status: dict[str, Any] | None, namespace: str, name: str, up_started: datetime
+) -> str:
+    """The run's final state.
+
+    Raises RunFailedError when it FAILED after ``up_started`` (the run this `up` waited for);
+    an earlier FAILED run only logs a warning.
+    """
     state = (status or {}).get("applicationState") or {}
     if state.get("state") == FAILED:
         reason = state.get("errorMessage") or "no error message"
-        raise RunFailedError(
+        message = (
             f"SparkApplication {namespace}/{name} FAILED: {reason}. "
             f"Read the driver's log: kubectl -n {namespace} logs {name}-driver. "
             "Fix the cause, then re-run with a new runId "
             "(pulumi config set spark-doks:runId NEW) or "
             "pulumi up --replace with the SparkApplication's URN."
         )
+        ended = ended_at(status or {})
+        # Whole seconds: the operator writes RFC 3339 times without fractions.
+        if ended is not None and ended >= up_started.replace(microsecond=0):
+            raise RunFailedError(message)
+        pulumi.log.warn(f"an earlier run, not this update, ended FAILED (runState): {message}")
     return str(state.get("state", ""))
 
 

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +151,8 @@ class TrainingJob(pulumi.ComponentResource):
     """The SparkApplication of one training run; a new definition replaces it (one clean run).
 
     With ``wait_timeout_seconds`` set, `pulumi up` waits up to that long for the run to end and
-    fails when it FAILED (``outcome``); without it, `up` returns once the object exists.
+    fails when it FAILED after ``up_started`` (``outcome``); without it, `up` returns once the
+    object exists.
     """
 
     def __init__(
@@ -159,6 +161,7 @@ class TrainingJob(pulumi.ComponentResource):
         manifest: pulumi.Output[dict[str, Any]],
         depends_on: Sequence[pulumi.Resource],
         wait_timeout_seconds: int | None,
+        up_started: datetime,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("spark-doks:infra:TrainingJob", name, None, opts)
@@ -188,7 +191,7 @@ class TrainingJob(pulumi.ComponentResource):
             None
             if wait_timeout_seconds is None
             else pulumi.Output.all(self.application.status, namespace, self.name).apply(
-                lambda values: run_outcome(values[0], values[1], values[2])
+                lambda values: run_outcome(values[0], values[1], values[2], up_started)
             )
         )
         self.register_outputs({"name": self.name})

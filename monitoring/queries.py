@@ -741,6 +741,24 @@ DRIVER_FAILED_WINDOW = "30m"
 # kube-state-metrics exports the operator's pod label once allowed (see POD_APPLICATION_LABEL).
 SPARK_APPLICATION_LABEL = "label_sparkoperator_k8s_io_app_name"
 
+# Weekly node recycling re-pulls the trainer, so pull credentials that expire break an idle
+# stack's history server and next run: warn this long before, while `pulumi up` still fixes it.
+PULL_CREDENTIALS_WARNING_DAYS = 14
+
+
+def pull_credentials_alert(expires_at: datetime) -> Alert:
+    """Fires from ``PULL_CREDENTIALS_WARNING_DAYS`` before the stack's pull credentials expire."""
+    warn_from = expires_at.timestamp() - PULL_CREDENTIALS_WARNING_DAYS * 86400
+    return Alert(
+        "RegistryPullCredentialsExpiring",
+        f"vector(time()) > {warn_from:.0f}",
+        "0m",
+        f"The registry pull credentials expire at {expires_at:%Y-%m-%d %H:%M} UTC; after that "
+        "pods cannot pull the trainer (ImagePullBackOff). Run `pulumi up` on this stack: it "
+        "renews them",
+    )
+
+
 ALERTS: tuple[Alert, ...] = (
     # One alert per SparkApplication however many attempts fail: each retry is a new driver pod
     # (and a new Spark application id), so the failure is remembered over a window.

@@ -51,6 +51,18 @@ def parse_output(location: str) -> RunOutput:
     return RunOutput(uri=location.rstrip("/"))
 
 
+def attempt_output(output: RunOutput, application_id: str) -> RunOutput:
+    """The folder of this attempt under ``output``, named after Spark's application id.
+
+    spark-submit to Kubernetes makes a new id for every submission (``spark-`` and a random
+    UUID, KubernetesConf.getKubernetesAppId), and the operator's retries and re-runs each submit
+    again; the operator reports the id as the application's ``status.sparkApplicationId``.
+    """
+    if output.path is not None:
+        return RunOutput(path=output.path / application_id)
+    return RunOutput(uri=f"{output.uri}/{application_id}")
+
+
 def refuse_local_complete(output: RunOutput) -> None:
     """Before Spark starts: a local folder holding a complete run is never replaced."""
     if output.path is not None and (output.path / METRICS_FILE).is_file():

@@ -73,6 +73,12 @@ def parse_args(argv: Sequence[str]) -> Any:
         help="result folder: a local path (written atomically), file:// or s3a:// URI; "
         "never replaces a complete run",
     )
+    parser.add_argument(
+        "--attempt-folder",
+        action="store_true",
+        help="write into <output>/<Spark application id>/, new for every submission, so a "
+        "retry or a re-run never meets an earlier attempt's result",
+    )
     parser.add_argument("--fraction", type=float, default=1.0, help="share of rows used, in (0, 1]")
     parser.add_argument("--max-depth", type=int, default=5, help="tree depth, 1 to 30 (default: 5)")
     parser.add_argument(
@@ -265,6 +271,8 @@ def train(args: Any) -> dict[str, Any]:
     local = local_task_slots(args.master) is not None
     spark = start_spark(APP_NAME, args.master, {**default_conf(args.master), **args.spark_conf})
     try:
+        if args.attempt_folder:
+            args.output = storage.attempt_output(args.output, spark.sparkContext.applicationId)
         storage.refuse_remote_complete(spark, args.output)
         frame = read_input(spark, args.input, args.format)
         rows, features = prepared_rows(frame, args.label_col, args.fraction, args.seed)

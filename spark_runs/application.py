@@ -76,7 +76,8 @@ class TrainingRun:
     # every other pod off it; empty on a local cluster, whose nodes carry neither.
     node_selector: Mapping[str, str] = field(default_factory=dict)
     tolerations: tuple[Mapping[str, str], ...] = ()
-    # s3a://<bucket>/runs/: the run writes to <runs_uri><name>/; empty keeps results in the pod.
+    # s3a://<bucket>/runs/: each attempt writes to <runs_uri><name>/<Spark application id>/;
+    # empty keeps results in the pod.
     runs_uri: str = ""
     # Secret whose keys become the driver's and executors' environment (the bucket's key).
     credentials_secret: str | None = None
@@ -136,6 +137,9 @@ def arguments(run: TrainingRun) -> list[str]:
         str(run.data_fraction),
         "--max-depth",
         str(run.max_depth),
+        # The operator resubmits the same arguments on every retry, and `pulumi up --replace` or
+        # a new cluster submits the same run again: each submission gets a folder of its own.
+        *(["--attempt-folder"] if run.runs_uri else []),
         *run.trainer_args,
     ]
 

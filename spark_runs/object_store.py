@@ -74,7 +74,8 @@ class Bucket:
 
     @property
     def runs_uri(self) -> str:
-        """Each run writes its model and metrics.json under <runs_uri><application name>/."""
+        """Each attempt of a run writes its model and metrics.json under
+        <runs_uri><application name>/<Spark application id>/."""
         return f"s3a://{self.name}/{RUNS_PREFIX}"
 
     @property

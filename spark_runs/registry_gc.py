@@ -7,6 +7,11 @@ delete, one a line: all but the newest ``--keep`` and those whose manifest a sta
 (``--in-use``, the stacks' ``image`` outputs, ``<repository>@sha256:<digest>``). Deleting them
 leaves untagged manifests, which `doctl registry garbage-collection start
 --include-untagged-manifests` then removes (.github/workflows/registry-gc.yml runs all of it).
+
+That collection removes every untagged manifest, so it would also remove an image a stack runs
+whose tag was pushed again with other bytes. Each stack pushes only tags of its own
+(``<stack>-<content hash>``), which leaves no such image; should one exist anyway, this refuses
+(exit 1, nothing printed) so the workflow stops before collecting.
 """
 
 import argparse
@@ -25,6 +30,12 @@ def tags_to_delete(tags: Sequence[dict[str, Any]], keep: int, in_use: Sequence[s
     candidates = [tag for tag in tags if tag["tag"] != CACHE_TAG]
     newest_first = sorted(candidates, key=lambda tag: str(tag["updated_at"]), reverse=True)
     return [str(tag["tag"]) for tag in newest_first[keep:] if tag["manifest_digest"] not in digests]
+
+
+def untagged_in_use(tags: Sequence[dict[str, Any]], in_use: Sequence[str]) -> list[str]:
+    """The images a stack runs that no tag points at (garbage collection would delete them)."""
+    tagged = {tag["manifest_digest"] for tag in tags}
+    return [reference for reference in in_use if reference.rsplit("@", 1)[-1] not in tagged]
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -51,8 +62,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         tags = json.load(sys.stdin)
         deletions = tags_to_delete(tags, args.keep, args.in_use)
+        untagged = untagged_in_use(tags, args.in_use)
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         fail("registry_gc", f"stdin is not the JSON of doctl's list-tags ({error!r})")
+    if untagged:
+        print(
+            f"registry_gc: error: {untagged[0]} runs on a stack but has no tag, so garbage "
+            "collection would delete it; tag it again (docker pull it, docker tag it as "
+            "<repository>:<stack>-keep, docker push) and run the clean-up again",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     for tag in deletions:
         print(tag)
 

@@ -4,16 +4,20 @@
     export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...
     python -m spark_runs.results --stack-outputs outputs.json
 
-Each run is a folder ``runs/<application name>/`` in the bucket; it is complete once its
-``metrics.json`` exists (the trainer writes it last), so folders without one are listed apart as
-incomplete. Keys come from the AWS SDK's usual places (environment variables, ~/.aws); the
-endpoint is the bucket region's Spaces endpoint unless --endpoint-url says otherwise.
+Each run is a folder ``runs/<application name>/`` in the bucket, and each submission of it (a
+retry, a re-run) writes a folder of its own in there, named after its Spark application id. An
+attempt is complete once its ``metrics.json`` exists (the trainer writes it last): every complete
+attempt is a row, and runs without one are listed apart as incomplete. Runs written before
+attempt folders existed keep their ``metrics.json`` in the run folder itself and count too.
+
+Keys come from the AWS SDK's usual places (environment variables, ~/.aws); the endpoint is the
+bucket region's Spaces endpoint unless --endpoint-url says otherwise.
 """
 
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -43,26 +47,43 @@ class RunsInBucket:
     client: Any
     bucket: str
 
-    def run_names(self) -> Iterator[str]:
+    def runs(self) -> dict[str, list[str]]:
+        """Each run's name -> the metrics.json keys of its complete attempts (empty: incomplete)."""
+        runs: dict[str, list[str]] = {}
         pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=RUNS_PREFIX, Delimiter="/"
+            Bucket=self.bucket, Prefix=RUNS_PREFIX
         )
         for page in pages:
-            for prefix in page.get("CommonPrefixes", []):
-                yield prefix["Prefix"][len(RUNS_PREFIX) :].rstrip("/")
+            for item in page.get("Contents", []):
+                name, _, inside = str(item["Key"])[len(RUNS_PREFIX) :].partition("/")
+                complete = runs.setdefault(name, [])
+                if is_attempt_metrics(inside):
+                    complete.append(str(item["Key"]))
+        return runs
 
-    def metrics_text(self, run_name: str) -> str | None:
-        """The run's metrics.json, or None while the run is incomplete."""
+    def metrics_text(self, run_name: str, attempt: str) -> str | None:
+        """The metrics.json of one attempt (a Spark application id), or None if it has none."""
+        return self.text(attempt_metrics_key(run_name, attempt))
+
+    def text(self, key: str) -> str | None:
         try:
-            response = self.client.get_object(
-                Bucket=self.bucket, Key=f"{RUNS_PREFIX}{run_name}/{METRICS_FILE}"
-            )
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in _NOT_FOUND:
                 return None
             raise
         text: str = response["Body"].read().decode()
         return text
+
+
+def attempt_metrics_key(run_name: str, attempt: str) -> str:
+    return f"{RUNS_PREFIX}{run_name}/{attempt}/{METRICS_FILE}"
+
+
+def is_attempt_metrics(path_in_run: str) -> bool:
+    """``<attempt>/metrics.json``, or ``metrics.json`` of a run from before attempt folders."""
+    folder, _, name = path_in_run.rpartition("/")
+    return name == METRICS_FILE and "/" not in folder
 
 
 def spaces_client(region: str, endpoint_url: str | None = None) -> Any:
@@ -79,12 +100,12 @@ def collect(runs: RunsInBucket) -> tuple[list[dict[str, Any]], list[str]]:
     """(complete runs' metrics, names of incomplete runs), translating store errors."""
     try:
         complete, incomplete = [], []
-        for name in runs.run_names():
-            text = runs.metrics_text(name)
-            if text is None:
-                incomplete.append(name)
+        for name, keys in sorted(runs.runs().items()):
+            texts = [text for text in map(runs.text, keys) if text is not None]
+            if texts:
+                complete += [json.loads(text) for text in texts]
             else:
-                complete.append(json.loads(text))
+                incomplete.append(name)
         return complete, incomplete
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")

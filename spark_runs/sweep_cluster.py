@@ -57,7 +57,7 @@ class PodLogs(Protocol):
 class RunStore(Protocol):
     """Where runs leave their metrics.json (spark_runs.results.RunsInBucket)."""
 
-    def metrics_text(self, run_name: str) -> str | None: ...
+    def metrics_text(self, run_name: str, attempt: str) -> str | None: ...
 
 
 class ClusterBackend:
@@ -109,22 +109,26 @@ class ClusterBackend:
             raise RunFailed(f"SparkApplication {run.name} finished without a driver pod")
         log = self.pod_logs.read_namespaced_pod_log(driver_pod, run.namespace, DRIVER_CONTAINER)
         log_path.write_text(log)
-        metrics = self._metrics(run, log)
+        metrics = self._metrics(run, status, log)
         run_dir.mkdir(parents=True)
         (run_dir / "metrics.json").write_text(metrics.model_dump_json(indent=2) + "\n")
         self._delete(run.name)
         return metrics
 
-    def _metrics(self, run: TrainingRun, log: str) -> RunMetrics:
+    def _metrics(self, run: TrainingRun, status: dict[str, Any], log: str) -> RunMetrics:
         if not run.runs_uri or self.run_store is None:
             return summary_from_log(log, f"the driver log of {run.name}")
-        text = self.run_store.metrics_text(run.name)
+        # The attempt that completed: the operator's status names its Spark application id,
+        # which is the folder that attempt wrote (earlier, failed attempts have others).
+        attempt = str(status.get("sparkApplicationId") or "")
+        text = self.run_store.metrics_text(run.name, attempt) if attempt else None
+        output = f"{run.output}/{attempt or '<no sparkApplicationId in the status>'}"
         if text is None:
             raise RunFailed(
-                f"SparkApplication {run.name} completed but {run.output}/metrics.json does not "
+                f"SparkApplication {run.name} completed but {output}/metrics.json does not "
                 "exist, so the run is incomplete; see its driver log"
             )
-        return parse_metrics(text, f"{run.output}/metrics.json")
+        return parse_metrics(text, f"{output}/metrics.json")
 
     def _wait(self, run: TrainingRun) -> dict[str, Any]:
         deadline = time.monotonic() + self.timeout_seconds

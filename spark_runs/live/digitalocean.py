@@ -148,6 +148,13 @@ class Api:
             for c in self._pages("/kubernetes/clusters", "kubernetes_clusters")
         ]
 
+    def node_pools(self, cluster_id: str) -> list[dict[str, Any]]:
+        """The cluster's node pools as the API lists them (name, auto_scale, min_nodes, ...)."""
+        for cluster in self._pages("/kubernetes/clusters", "kubernetes_clusters"):
+            if cluster["id"] == cluster_id:
+                return list(cluster.get("node_pools") or [])
+        raise DigitalOceanError(f"cluster {cluster_id} is not in the account")
+
     def associated_resources(self, cluster_id: str) -> list[Resource]:
         """Load balancers and volumes DOKS created for the cluster (PVCs, Services)."""
         document = self._request(

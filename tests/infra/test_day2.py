@@ -3,16 +3,18 @@ destroy a week later, and nothing billable left. One test (or group) per defect 
 
 import base64
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
-from infra.offline import OfflineRun, run_offline
-from infra.registry import pull_rotation
+from infra.offline import OfflineRun, PlatformMocks, run_offline
+from infra.registry import pull_rotation, push_rotation
 from infra.render import stack_config
 from infra.settings import SettingsError, load_settings
+from spark_runs.image import CACHE_TAG
 
 Program = Callable[..., OfflineRun]
 
@@ -25,11 +27,21 @@ CREDENTIALS = (
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 APPLICATION = "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication"
 ACCOUNT_STACKS = ("account", "dev", "prod")
+IMAGE = "docker:index/image:Image"
 
 
 def credentials(run: OfflineRun, *, write: bool) -> Any:
     (found,) = [c for c in run.of_type(CREDENTIALS) if bool(c.inputs.get("write")) is write]
     return found
+
+
+def trainer(run: OfflineRun) -> Any:
+    (image,) = [r for r in run.of_type(IMAGE) if r.name == "trainer"]
+    return image
+
+
+def trainer_tag(run: OfflineRun) -> str:
+    return str(trainer(run).inputs["imageName"]).rsplit(":", 1)[1]
 
 
 def spark_pool(run: OfflineRun) -> dict[str, Any]:
@@ -68,16 +80,42 @@ def test_the_registry_tier_and_region_are_set_on_the_account_stack_only() -> Non
             load_settings({**stack_config(stack), "registryTier": account.registry_tier.value})
 
 
+def test_each_stack_pushes_only_tags_of_its_own() -> None:
+    # The build is not reproducible, so a tag pushed by two stacks would end up on the digest
+    # of the last push, and the registry clean-up would delete the other stack's image.
+    runs = {stack: run_offline(stack_config(stack), stack) for stack in ("dev", "prod")}
+    names = {
+        stack: {str(image.inputs["imageName"]) for image in run.of_type(IMAGE)}
+        for stack, run in runs.items()
+    }
+    run_tags = {stack: trainer_tag(run) for stack, run in runs.items()}
+    assert run_tags["dev"].startswith("dev-") and run_tags["prod"].startswith("prod-")
+    # The one tag both push is the layer cache, which no run or history server uses.
+    (shared,) = names["dev"] & names["prod"]
+    assert shared.endswith(f":{CACHE_TAG}")
+    for stack, run in runs.items():
+        repository = str(trainer(run).inputs["imageName"]).rsplit(":", 1)[0]
+        assert run.outputs["image"].startswith(f"{repository}@sha256:")
+        assert f"{repository}:{run_tags[stack]}" in names[stack]
+
+
 # 2. Expired push credentials.
 
 
-def test_a_changed_trainer_gives_new_push_credentials(program: Program) -> None:
-    before = credentials(program(), write=True)
-    again = credentials(program(), write=True)
-    changed = credentials(program(inputPath="s3a://bucket/data.parquet"), write=True)
-    assert before.replacement_trigger is not None
-    assert again.replacement_trigger == before.replacement_trigger
-    assert changed.replacement_trigger != before.replacement_trigger
+def test_push_credentials_are_valid_for_a_day_after_any_up_that_pushes(program: Program) -> None:
+    # A retry of a failed push on a later day, with the same trainer tag, needs new credentials
+    # too: the provider renews expired ones only on refresh.
+    push = credentials(program(), write=True)
+    assert push.replacement_trigger == push_rotation(datetime.now(UTC))
+    periods = [datetime(2026, 12, day, hour, 0, tzinfo=UTC) for day, hour in ((6, 0), (6, 12))]
+    periods.append(datetime(2026, 12, 7, 0, 0, tzinfo=UTC))
+    assert len({push_rotation(start) for start in periods}) == 3
+    for start in periods[:2]:
+        last_up = start + timedelta(hours=12, seconds=-1)
+        assert push_rotation(last_up) == push_rotation(start)
+        # Created when its period starts at the earliest, the last `up` of the period still
+        # has half a day to build and push.
+        assert push.inputs["expirySeconds"] - (last_up - start).total_seconds() > 12 * 3600 - 1
 
 
 def test_pull_credentials_expire_and_are_rotated_every_month(program: Program) -> None:
@@ -87,6 +125,23 @@ def test_pull_credentials_expire_and_are_rotated_every_month(program: Program) -
     assert pull_rotation(datetime(2026, 12, 31, tzinfo=UTC)) != pull_rotation(
         datetime(2027, 1, 1, tzinfo=UTC)
     )
+
+
+def test_pull_credentials_expiry_is_a_stack_output_and_alerts_two_weeks_ahead(
+    program: Program,
+) -> None:
+    # Weekly node recycling re-pulls the trainer: an idle stack breaks when they expire.
+    run = program()
+    pull = credentials(run, write=False)
+    assert run.outputs["pullCredentialsExpireAt"] == pull.state["credentialExpirationTime"]
+    expire_at = datetime.fromisoformat(run.outputs["pullCredentialsExpireAt"])
+    (prometheus,) = [
+        r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "prometheus"
+    ]
+    (group,) = prometheus.inputs["values"]["serverFiles"]["alerting_rules.yml"]["groups"]
+    (rule,) = [r for r in group["rules"] if r["alert"] == "RegistryPullCredentialsExpiring"]
+    assert rule["expr"] == f"vector(time()) > {(expire_at - timedelta(days=14)).timestamp():.0f}"
+    assert "pulumi up" in rule["annotations"]["summary"]
 
 
 # 3. Destroy after a week.
@@ -195,6 +250,54 @@ def test_the_version_prefix_comes_from_the_stack_config(prefix: str) -> None:
 def test_an_empty_version_that_follows_every_minor_is_rejected() -> None:
     with pytest.raises(SettingsError, match="kubernetesVersion must pin"):
         load_settings({"kubernetesVersion": ""})
+
+
+class RunningClusterMocks(PlatformMocks):
+    """A stack whose cluster already exists and runs ``version`` (the kubernetes_cluster lookup)."""
+
+    def __init__(self, version: str) -> None:
+        super().__init__()
+        self.version = version
+
+    def call(  # type: ignore[override]
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> dict[str, Any] | tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "digitalocean:index/getKubernetesCluster:getKubernetesCluster":
+            return {"name": args.args["name"], "version": self.version}
+        return super().call(args)
+
+
+def cluster_on(running: str, prefix: str = "1.34.") -> Any:
+    config = {**stack_config("dev"), "kubernetesVersion": prefix}
+    return run_offline(config, "dev", RunningClusterMocks(running)).one(CLUSTER)
+
+
+def test_a_new_cluster_gets_the_newest_patch_of_its_minor(program: Program) -> None:
+    cluster = program()
+    assert cluster.one(CLUSTER).inputs["version"] == "1.34.9-do.0"  # the lookup's latestVersion
+    assert "version" not in cluster.one(CLUSTER).ignore_changes
+
+
+def test_a_newer_patch_release_is_left_to_the_maintenance_window() -> None:
+    # The lookup now offers 1.34.9; the cluster runs 1.34.2 (or DigitalOcean's auto-upgrade
+    # already moved it past what state says). Sending either would call the upgrade API now.
+    assert "version" in cluster_on("1.34.2-do.0").ignore_changes
+
+
+def test_a_higher_minor_in_the_stack_config_upgrades_on_purpose() -> None:
+    cluster = cluster_on("1.33.5-do.0", prefix="1.34.")
+    assert "version" not in cluster.ignore_changes
+    assert cluster.inputs["version"] == "1.34.9-do.0"
+
+
+@pytest.mark.parametrize("running", ["1.35.1-do.0", "2.0.0-do.0"])
+def test_a_version_below_the_running_one_is_never_sent(running: str) -> None:
+    # The provider answers a lower version by replacing the cluster, deleted first.
+    with pytest.raises(SettingsError) as caught:
+        cluster_on(running, prefix="1.34.")
+    (problem,) = caught.value.problems
+    assert problem.startswith("spark-doks:kubernetesVersion 1.34. is below")
+    assert running in problem and "cannot downgrade" in problem
 
 
 # 7. Noisy previews.

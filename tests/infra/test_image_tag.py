@@ -19,10 +19,18 @@ import spark_runs.sweep
 import spark_runs.sweep_cluster
 import spark_runs.sweep_local
 import spark_runs.sweep_report
-from infra.offline import OfflineRun, run_offline
+from infra.offline import DeclaredResource, OfflineRun, run_offline
 from tests.support import REPO_ROOT
 
 IMAGE = "docker:index/image:Image"
+
+
+def trainer_image(run: OfflineRun) -> DeclaredResource:
+    """The image the runs use (the other docker.Image pushes the build cache)."""
+    (image,) = [resource for resource in run.of_type(IMAGE) if resource.name == "trainer"]
+    return image
+
+
 APPLICATION = "kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication"
 
 # Laptop and Pulumi-side modules: the sweep, its plot, the cost model, the fit rules, the manifest.
@@ -51,7 +59,7 @@ def code_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def tag_and_run_name(run: OfflineRun) -> tuple[str, str]:
-    tag = str(run.one(IMAGE).inputs["imageName"]).rsplit(":", 1)[1]
+    tag = str(trainer_image(run).inputs["imageName"]).rsplit(":", 1)[1]
     return tag, str(run.one(APPLICATION).inputs["metadata"]["name"])
 
 

@@ -111,7 +111,12 @@ def test_alert_rules_are_installed_and_alertmanager_follows_the_alerting_key(
 ) -> None:
     values = release(program(), "prometheus").inputs["values"]
     (group,) = values["serverFiles"]["alerting_rules.yml"]["groups"]
-    assert [rule["alert"] for rule in group["rules"]] == [alert.name for alert in ALERTS]
+    names = [alert.name for alert in ALERTS]
+    # A DigitalOcean stack also warns before its registry pull credentials expire.
+    assert [rule["alert"] for rule in group["rules"]] == [*names, "RegistryPullCredentialsExpiring"]
+    local = release(program("local", target="local"), "prometheus").inputs["values"]
+    (group,) = local["serverFiles"]["alerting_rules.yml"]["groups"]
+    assert [rule["alert"] for rule in group["rules"]] == names
     assert values["alertmanager"] == {"enabled": False}
     alerting = program(alerting="true", alertSlackWebhookUrl=WEBHOOK)
     assert release(alerting, "prometheus").inputs["values"]["alertmanager"]["enabled"] is True

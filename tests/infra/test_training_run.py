@@ -1,8 +1,10 @@
 """The training run under Pulumi's mocks: executor wait, `up` waiting for the run, its name,
 how it packs the nodes it pays for, and the operator's CRDs upgrading with its chart."""
 
+import logging
 import math
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pulumi
@@ -85,19 +87,26 @@ def test_operator_chart_upgrades_its_crds_and_cleans_up_a_failed_release(
 
 
 class EndingMocks(PlatformMocks):
-    """Stand-ins whose SparkApplication has ended in ``state`` by the time `up` reads it back."""
+    """Stand-ins whose SparkApplication has ended in ``state`` by the time `up` reads it back.
 
-    def __init__(self, state: str) -> None:
+    ``ended_ago`` set: the status is from state, written by an earlier `up` that long ago.
+    """
+
+    def __init__(self, state: str, ended_ago: timedelta | None = None) -> None:
         super().__init__()
         self.state = state
+        self.ended_ago = ended_ago
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
         resource_id, state = super().new_resource(args)
         if args.typ == APPLICATION:
+            ended = datetime.now(UTC) - (self.ended_ago or timedelta())
             state["status"] = {
-                "applicationState": {"state": self.state, "errorMessage": "driver exited 1"}
+                "applicationState": {"state": self.state, "errorMessage": "driver exited 1"},
+                # The operator's metav1.Time: RFC 3339, whole seconds.
+                "terminationTime": ended.strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
         return resource_id, state
 
@@ -118,3 +127,15 @@ def test_a_completed_run_is_reported_in_the_stack_outputs() -> None:
 def test_a_failed_run_does_not_fail_up_that_did_not_wait_for_it() -> None:
     run = run_offline({"waitForRun": "false"}, "dev", EndingMocks("FAILED"))
     assert "runState" not in run.outputs
+
+
+def test_a_run_that_failed_before_this_update_is_reported_and_fails_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An unchanged SparkApplication: the engine hands back its status from state, in a preview
+    # or in an update of something else. Neither may fail for that old run.
+    with caplog.at_level(logging.WARNING):
+        run = run_offline({}, "dev", EndingMocks("FAILED", ended_ago=timedelta(days=1)))
+    assert run.outputs["runState"] == "FAILED"
+    (warning,) = [r.message for r in caplog.records if "FAILED" in r.message]
+    assert "earlier run" in warning and "spark-doks:runId" in warning

@@ -1,6 +1,8 @@
 """The generated scrape configuration and alert rules pass promtool, and the rules fire as meant."""
 
 import subprocess
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +10,7 @@ import pytest
 import yaml
 
 from monitoring.alerts import alert_rules
-from monitoring.queries import ALERTS, by_name, render
+from monitoring.queries import ALERTS, Alert, by_name, pull_credentials_alert, render
 from monitoring.scrape import (
     SCRAPE_INTERVAL,
     SPARK_ENDPOINTS,
@@ -58,6 +60,15 @@ def test_alert_rules_pass_promtool(tmp_path: Path) -> None:
     assert f"{len(ALERTS)} rules found" in result.stdout
 
 
+def test_the_pull_credentials_alert_fires_two_weeks_before_they_expire(tmp_path: Path) -> None:
+    # promtool evaluates from the Unix epoch: these credentials expire 14 days and 1 hour in.
+    expires_at = datetime.fromtimestamp(14 * 86400 + 3600, UTC)
+    alert = pull_credentials_alert(expires_at)
+    cases = [("30m", []), ("2h", fired({}, alert.summary))]
+    series = [{"series": "up", "values": "1x600"}]
+    assert rule_test(tmp_path, series, alert.name, cases, [alert]) == ""
+
+
 def test_both_spark_endpoints_are_scraped_from_driver_pods_by_label() -> None:
     jobs = {
         job["job_name"]: job for job in kubernetes_scrape_configs("spark-jobs", "spark-operator")
@@ -95,9 +106,15 @@ def test_cadvisor_is_scraped_with_node_names() -> None:
 Case = tuple[str, list[dict[str, Any]]]  # (eval_time, expected alerts)
 
 
-def rule_test(tmp_path: Path, series: list[dict[str, str]], alert: str, cases: list[Case]) -> str:
+def rule_test(
+    tmp_path: Path,
+    series: list[dict[str, str]],
+    alert: str,
+    cases: list[Case],
+    stack_alerts: Sequence[Alert] = (),
+) -> str:
     """promtool's verdict on `alert` at each evaluation time; empty when every case holds."""
-    write(tmp_path / "rules.yml", alert_rules())
+    write(tmp_path / "rules.yml", alert_rules(stack_alerts))
     test = {
         "rule_files": ["rules.yml"],
         "evaluation_interval": "15s",

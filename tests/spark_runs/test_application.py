@@ -92,6 +92,17 @@ def test_empty_input_uses_the_sample_baked_into_the_image() -> None:
     assert args[args.index("--input") + 1] == "s3a://b/data.parquet"
 
 
+def test_every_submission_writes_its_own_attempt_folder_under_the_run() -> None:
+    # The operator resubmits the same arguments on a retry, and so does a replaced run: the
+    # trainer names the folder after each submission's Spark application id.
+    run = training_run(runs_uri="s3a://spark-doks-dev-a1b2c3/runs/")
+    args = spark_application(run)["spec"]["arguments"]
+    assert args[args.index("--output") + 1] == f"s3a://spark-doks-dev-a1b2c3/runs/{run.name}"
+    assert "--attempt-folder" in args
+    # Without a bucket the output is inside the driver pod, new with every attempt anyway.
+    assert "--attempt-folder" not in spark_application(training_run())["spec"]["arguments"]
+
+
 def test_trainer_settings_and_extra_arguments_reach_the_command_line() -> None:
     run = training_run(data_fraction=0.01, max_depth=7, trainer_args=("--pushgateway", "http://pg"))
     args = spark_application(run)["spec"]["arguments"]

@@ -42,6 +42,21 @@ def test_cli_reads_doctl_json_and_prints_one_tag_a_line(
     assert capsys.readouterr().out.splitlines() == ["prod"]
 
 
+def test_refuses_to_collect_while_a_stack_runs_an_untagged_image(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Another push of the same tag with other bytes moved the tag away from what dev runs:
+    # `garbage-collection start --include-untagged-manifests` would delete dev's image.
+    orphaned = f"{REPOSITORY}@sha256:{'7' * 64}"
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(TAGS)))
+    with pytest.raises(SystemExit) as exited:
+        main(["--in-use", f"{REPOSITORY}@sha256:{'2' * 64}", "--in-use", orphaned])
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and orphaned in captured.err
+
+
 @pytest.mark.parametrize(
     ("argv", "stdin", "message"),
     [

@@ -95,6 +95,32 @@ def test_complete_runs_are_rows_and_folders_without_metrics_are_incomplete(
     assert "Incomplete (no metrics.json): train-003" in capsys.readouterr().out
 
 
+def test_each_complete_attempt_is_a_row_and_a_failed_attempt_beside_it_is_not_incomplete(
+    bucket: Any, endpoint_url: str
+) -> None:
+    # train-004 failed once, then its retry completed; train-005 was submitted again after it
+    # completed (`pulumi up --replace`); train-006's only attempt died before its marker.
+    retried = metrics("spark-" + "b" * 32, 0.92, 2)
+    replaced = [metrics("spark-" + "c" * 32, 0.94, 2), metrics("spark-" + "d" * 32, 0.94, 2)]
+    put(bucket, f"runs/train-004/spark-{'a' * 32}/model/metadata/part-00000", "{}")
+    put(bucket, f"runs/train-004/spark-{'b' * 32}/model/metadata/part-00000", "{}")
+    put(bucket, f"runs/train-004/spark-{'b' * 32}/metrics.json", json.dumps(retried))
+    for attempt in replaced:
+        put(bucket, f"runs/train-005/{attempt['application_id']}/metrics.json", json.dumps(attempt))
+    put(bucket, f"runs/train-006/spark-{'e' * 32}/model/metadata/part-00000", "{}")
+
+    runs = results.RunsInBucket(results.spaces_client(REGION, endpoint_url), BUCKET)
+    complete, incomplete = results.collect(runs)
+    assert sorted(run["application_id"] for run in complete) == sorted(
+        [retried["application_id"], *(attempt["application_id"] for attempt in replaced)]
+    )
+    assert incomplete == ["train-006"]
+    # The sweep reads the attempt the operator's status names.
+    text = runs.metrics_text("train-004", "spark-" + "b" * 32)
+    assert text is not None and json.loads(text) == retried
+    assert runs.metrics_text("train-004", "spark-" + "a" * 32) is None
+
+
 def test_stack_outputs_name_the_bucket_and_region(
     bucket: Any, endpoint_url: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

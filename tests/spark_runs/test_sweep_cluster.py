@@ -89,6 +89,8 @@ class FakeKubernetes:
             "status": {
                 "applicationState": {"state": state, "errorMessage": "driver exited 1"},
                 "driverInfo": {"podName": f"{name}-driver"},
+                # The operator's id of the last submission (the driver pod's spark-app-selector).
+                "sparkApplicationId": LAST_ATTEMPT,
             },
         }
 
@@ -287,16 +289,19 @@ BUCKET_APPLICATION = replace(
 )
 
 
+LAST_ATTEMPT = "spark-" + "f" * 32
+
+
 class FakeBucket:
-    """metrics.json per run name, as the trainer leaves it in the bucket."""
+    """metrics.json per run name and attempt, as the trainer leaves it in the bucket."""
 
-    def __init__(self, texts: dict[str, str]) -> None:
+    def __init__(self, texts: dict[tuple[str, str], str]) -> None:
         self.texts = texts
-        self.read: list[str] = []
+        self.read: list[tuple[str, str]] = []
 
-    def metrics_text(self, run_name: str) -> str | None:
-        self.read.append(run_name)
-        return self.texts.get(run_name)
+    def metrics_text(self, run_name: str, attempt: str) -> str | None:
+        self.read.append((run_name, attempt))
+        return self.texts.get((run_name, attempt))
 
 
 def bucket_metrics(executors: int) -> str:
@@ -321,10 +326,12 @@ def test_with_a_bucket_the_result_is_the_runs_metrics_json_not_the_log(tmp_path:
         fake, fake, BUCKET_APPLICATION, 60, sleep=lambda _: None, run_store=store
     )
     run = backend.training_run(3)
-    store.texts[run.name] = bucket_metrics(3)
+    # An earlier attempt of the run (a retry's predecessor) left metrics of its own.
+    store.texts[(run.name, "spark-" + "e" * 32)] = bucket_metrics(1)
+    store.texts[(run.name, LAST_ATTEMPT)] = bucket_metrics(3)
     metrics = backend.run(3, tmp_path / "run", tmp_path / "run.log")
-    assert store.read == [run.name]
-    assert metrics.accuracy == 0.9  # the log's summary says 0.8
+    assert store.read == [(run.name, LAST_ATTEMPT)]
+    assert metrics.accuracy == 0.9 and metrics.executors == 3  # the log's summary says 0.8
     (created,) = fake.created
     assert created["spec"]["arguments"][created["spec"]["arguments"].index("--output") + 1] == (
         f"s3a://spark-doks-dev-a1b2c3/runs/{run.name}"

@@ -52,6 +52,13 @@ def test_a_footprint_of_a_cluster_the_account_lacks_is_an_error() -> None:
         record_footprint(api(up_account()), STACK, "00000000-0000-4000-8000-000000000000", BUCKET)
 
 
+def test_the_node_pools_of_the_cluster_say_how_they_scale() -> None:
+    (pool,) = api(up_account()).node_pools(CLUSTER_ID)
+    assert (pool["auto_scale"], pool["min_nodes"], pool["max_nodes"]) == (True, 1, 4)
+    with pytest.raises(DigitalOceanError, match="not in the account"):
+        api(up_account()).node_pools("00000000-0000-4000-8000-000000000000")
+
+
 def test_listing_follows_every_page() -> None:
     replay = account("after_destroy")
     droplets = api(replay).droplets()

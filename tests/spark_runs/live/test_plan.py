@@ -19,6 +19,12 @@ def test_the_live_config_passes_the_programs_validation(executors: int) -> None:
     assert settings.data_fraction < 1
 
 
+def test_the_live_stack_creates_the_spark_pool_at_zero_and_says_so() -> None:
+    # The evidence for minNodes 0 (issue 20 point 10) can only come from a real account.
+    assert plan.stack_config(plan.FIRST_EXECUTORS)["minNodes"] == "0"
+    assert "autoscaling 0.." in plan.describe("live-x", "s3://state")
+
+
 def test_the_second_up_changes_only_the_executor_count() -> None:
     first, second = (
         plan.stack_config(plan.FIRST_EXECUTORS),
