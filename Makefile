@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-quick test-live schemas lint render dashboards demo check hadolint \
+.PHONY: help venv test test-quick test-engine test-live schemas lint render dashboards demo check hadolint \
 	workflows-schema checkov clean
 
 ## This list: every target with its one-line description.
@@ -30,6 +30,11 @@ test: $(STAMP)
 ## The fast subset (no real Spark or Prometheus), for the edit-test loop (about 30 s).
 test-quick: $(STAMP)
 	$(PYTHON) -m pytest -m "not slow"
+
+## The program under the real Pulumi CLI and kubernetes provider against a local API server (slow).
+# Needs the toolchain tools/engine/build makes (about an hour cold on 2 cores); skips without it.
+test-engine: $(STAMP)
+	$(PYTHON) -m pytest -m engine tests/engine
 
 ## Create, check and destroy a throwaway stack on your DigitalOcean account (costs money).
 # README "Live test". Skips with the reason when a token, pulumi, docker or kubectl is missing.
