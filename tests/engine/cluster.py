@@ -202,7 +202,8 @@ class ControlPlane:
             "--leader-elect=false",
             "--use-service-account-credentials=false",
             # Namespaces and ownership: what `pulumi destroy` waits on.
-            "--controllers=namespace,garbagecollector,serviceaccount,serviceaccount-token",
+            "--controllers=namespace-controller,garbage-collector-controller,"
+            "serviceaccount-controller,serviceaccount-token-controller",
         )
 
     def _run(self, tool: str, *args: str) -> None:
