@@ -8,7 +8,7 @@ DEMO_ARGS ?=
 STACKS ?= dev local prod
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-quick test-live schemas lint render dashboards demo check hadolint \
+.PHONY: help venv test test-quick test-engine test-live schemas lint render dashboards demo check hadolint \
 	workflows-schema checkov clean
 
 ## This list: every target with its one-line description.
@@ -32,6 +32,12 @@ test: $(STAMP)
 ## The fast subset (no real Spark or Prometheus), for the edit-test loop (about 1.5 min).
 test-quick: $(STAMP)
 	$(PYTHON) -m pytest -m "not slow"
+
+## The program under the real Pulumi CLI and kubernetes provider against a local API server (slow).
+# Needs the toolchain tools/engine/build makes (over an hour cold on 2 cores); skips without it.
+# Not yet part of make test or CI: the suite has not completed a run (docs/development.md).
+test-engine: $(STAMP)
+	$(PYTHON) -m pytest --engine -m engine tests/engine
 
 ## Create, check and destroy a throwaway stack on your DigitalOcean account (costs money).
 # docs/development.md "Live test". Skips with the reason when a token, pulumi, docker or kubectl is missing.

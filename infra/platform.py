@@ -75,7 +75,10 @@ def training_manifest(
             max_depth=settings.max_depth,
             spark_conf=conf,
             trainer_args=tuple(trainer_args),
-            image_pull_policy="IfNotPresent" if settings.on_digitalocean else "Never",
+            # A local cluster runs the image loaded into it; a prebuilt one is pulled.
+            image_pull_policy="IfNotPresent"
+            if settings.on_digitalocean or settings.trainer_image
+            else "Never",
             node_selector=node_selector,
             tolerations=tolerations,
             runs_uri="" if bucket is None else bucket.runs_uri,
@@ -139,14 +142,16 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
                 pull_rotation=pull_rotation(started),
             ),
         )
-        image = TrainerImage(
-            "trainer",
-            TrainerImageArgs(
-                repository=pulumi.Output.concat(registry.endpoint, "/", REPOSITORY),
-                stack=stack,
-                build_args=build_args,
-                login=registry.push_login,
-            ),
+        image_reference = settings.trainer_image or (
+            TrainerImage(
+                "trainer",
+                TrainerImageArgs(
+                    repository=pulumi.Output.concat(registry.endpoint, "/", REPOSITORY),
+                    stack=stack,
+                    build_args=build_args,
+                    login=registry.push_login,
+                ),
+            ).reference
         )
         store = ObjectStore(
             name,
@@ -192,9 +197,12 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
         )
     else:
         # The local target uses the current kube context and an image loaded into that cluster.
-        image = TrainerImage(
-            "trainer",
-            TrainerImageArgs(repository=LOCAL_REPOSITORY, stack=stack, build_args=build_args),
+        image_reference = (
+            settings.trainer_image
+            or TrainerImage(
+                "trainer",
+                TrainerImageArgs(repository=LOCAL_REPOSITORY, stack=stack, build_args=build_args),
+            ).reference
         )
         kubeconfig_hint = "kubectl config current-context  # the cluster of the local stack"
 
@@ -203,24 +211,28 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
         JobNamespaceArgs(namespace=settings.job_namespace, pull_docker_config=pull_docker_config),
         opts=kubernetes_opts,
     )
-    operator = SparkOperator("spark-operator", job_namespace, opts=kubernetes_opts)
+    # installOperator/installMonitoring false: the cluster already runs them (settings.py).
+    if settings.install_operator:
+        operator = SparkOperator("spark-operator", job_namespace, opts=kubernetes_opts)
+        run_dependencies.append(operator.release)
 
-    observability = Observability(
-        "observability",
-        ObservabilityArgs(
-            job_namespace=settings.job_namespace,
-            operator_namespace=OPERATOR_NAMESPACE,
-            alerting=settings.alerting,
-            alert_slack_webhook_url=settings.alert_slack_webhook_url.get_secret_value(),
-            pull_credentials_expire_at=pull_expire_at,
-        ),
-        opts=kubernetes_opts,
-    )
-    # The run starts once Prometheus scrapes drivers and the Pushgateway takes its results.
-    trainer_args = ["--pushgateway", observability.pushgateway_url]
+    trainer_args: list[str] = []
+    if settings.install_monitoring:
+        observability = Observability(
+            "observability",
+            ObservabilityArgs(
+                job_namespace=settings.job_namespace,
+                operator_namespace=OPERATOR_NAMESPACE,
+                alerting=settings.alerting,
+                alert_slack_webhook_url=settings.alert_slack_webhook_url.get_secret_value(),
+                pull_credentials_expire_at=pull_expire_at,
+            ),
+            opts=kubernetes_opts,
+        )
+        # The run starts once Prometheus scrapes drivers and the Pushgateway takes its results.
+        trainer_args = ["--pushgateway", observability.pushgateway_url]
+        run_dependencies.append(observability.prometheus)
     run_dependencies += [
-        observability.prometheus,
-        operator.release,
         job_namespace.service_account,
         job_namespace.role,
         job_namespace.role_binding,
@@ -243,7 +255,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
             "history",
             HistoryServerArgs(
                 namespace=job_namespace.name,
-                image=image.reference,
+                image=image_reference,
                 image_pull_secret=job_namespace.pull_secret_name,
             ),
             store,
@@ -257,7 +269,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
         )
 
     manifest = pulumi.Output.all(
-        image.reference,
+        image_reference,
         job_namespace.name,
         job_namespace.service_account_name,
         "" if store is None else store.name,
@@ -286,7 +298,7 @@ def build_platform(settings: Settings, stack: str) -> dict[str, pulumi.Input[Any
         outputs["runState"] = training.outcome
 
     outputs.update(
-        image=image.reference,
+        image=image_reference,
         sparkApplicationName=training.name,
         jobNamespace=job_namespace.name,
         followCommands=pulumi.Output.all(job_namespace.name, training.name).apply(

@@ -61,6 +61,7 @@ RESERVED_NAMESPACES = {
     "monitoring": "the platform's Prometheus and Grafana namespace",
     "spark-operator": "the spark-operator's namespace",
 }
+_IMAGE_BY_DIGEST = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 _STACK_NAME = re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$")
 
 
@@ -138,6 +139,11 @@ class Settings(BaseModel):
     wait_for_run: bool = True
     executor_wait_seconds: int = Field(default=600, gt=0)
     run_timeout_seconds: int = Field(default=3600, gt=0)
+    # What the cluster already runs (issue 24): the platform then declares neither.
+    install_operator: bool = True
+    install_monitoring: bool = True
+    # A prebuilt trainer image, pinned by digest, in place of building it with pulumi-docker.
+    trainer_image: str = ""
 
     @field_validator("region")
     @classmethod
@@ -405,6 +411,27 @@ class Settings(BaseModel):
             )
         return timeout
 
+    @field_validator("install_monitoring")
+    @classmethod
+    def _monitoring_for_alerts(cls, install: bool, info: ValidationInfo) -> bool:
+        if not install and info.data.get("alerting"):
+            raise ValueError(
+                "must be true when alerting is true: the alert rules and Alertmanager come with "
+                "the monitoring stack; set alerting to false or installMonitoring to true"
+            )
+        return install
+
+    @field_validator("trainer_image")
+    @classmethod
+    def _image_by_digest(cls, image: str) -> str:
+        if image and not _IMAGE_BY_DIGEST.match(image):
+            raise ValueError(
+                "must be empty (build the trainer with pulumi-docker) or an image pinned by "
+                "digest, REPOSITORY@sha256:<64 hex digits>, e.g. "
+                f"registry.digitalocean.com/team/spark-trainer@sha256:... (got {image!r})"
+            )
+        return image
+
     @property
     def on_digitalocean(self) -> bool:
         return self.target is Target.DIGITALOCEAN
@@ -461,6 +488,8 @@ _FIXES: dict[str, str] = {
     "waitForRun": "must be true or false",
     "executorWaitSeconds": "must be a whole number of seconds > 0, e.g. 600",
     "runTimeoutSeconds": "must be a whole number of seconds > 0, e.g. 3600",
+    "installOperator": "must be true or false",
+    "installMonitoring": "must be true or false",
 }
 
 

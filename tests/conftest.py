@@ -1,7 +1,8 @@
-"""Test-run rules that hold for every test: live tests only on request, and a preflight.
+"""Test-run rules that hold for every test: live and engine tests only on request, and a preflight.
 
 Live tests: `make test`, `make test-quick`, CI and a bare `pytest` deselect them whatever their -m,
 so a machine that happens to hold a DigitalOcean token never creates resources by accident.
+Engine tests (tests/engine) run only with --engine (make test-engine) until the suite has run.
 
 Preflight: when the run selects slow tests (real Spark, Prometheus, the Pushgateway) and one of
 those tools is missing, CI=true stops before the first test with the install command instead of
@@ -14,6 +15,8 @@ from monitoring import preflight
 from tests.support import in_ci
 
 LIVE_OPTION = "--live"
+# The engine suite has not completed a run yet, so make test and CI leave it out (make test-engine).
+ENGINE_OPTION = "--engine"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -22,15 +25,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="run the tests marked live: they create and destroy a real DigitalOcean stack",
     )
+    parser.addoption(
+        ENGINE_OPTION,
+        action="store_true",
+        help="run the tests marked engine: the real Pulumi CLI against a local API server",
+    )
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], marker: str) -> None:
+    chosen = [item for item in items if item.get_closest_marker(marker)]
+    if chosen:
+        config.hook.pytest_deselected(items=chosen)
+        items[:] = [item for item in items if not item.get_closest_marker(marker)]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption(LIVE_OPTION):
-        return
-    live = [item for item in items if item.get_closest_marker("live")]
-    if live:
-        config.hook.pytest_deselected(items=live)
-        items[:] = [item for item in items if not item.get_closest_marker("live")]
+    for option, marker in ((LIVE_OPTION, "live"), (ENGINE_OPTION, "engine")):
+        if not config.getoption(option):
+            _deselect(config, items, marker)
 
 
 def _slow_tests_selected(config: pytest.Config) -> bool:

@@ -158,6 +158,7 @@ def test_config_keys_include_every_key_of_the_design_and_brief() -> None:
         "alertSlackWebhookUrl",
         "spacesRegion", "eventLogRetentionDays",
         "executorCoreRequest", "runId", "waitForRun", "executorWaitSeconds", "runTimeoutSeconds",
+        "installOperator", "installMonitoring", "trainerImage",
     }  # fmt: skip
     assert required == set(CONFIG_KEYS)
 
