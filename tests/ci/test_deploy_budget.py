@@ -27,7 +27,8 @@ def deploy_jobs() -> list[tuple[str, str, dict[str, Any]]]:
         for job in yaml.safe_load(path.read_text())["jobs"].values():
             for step in job.get("steps", []):
                 inputs = step.get("with", {})
-                if str(step.get("uses", "")).startswith("pulumi/") and inputs.get("command") == "up":
+                runs_pulumi = str(step.get("uses", "")).startswith("pulumi/")
+                if runs_pulumi and inputs.get("command") == "up":
                     found.append((path.name, inputs["stack-name"], job))
     return found
 

@@ -155,4 +155,3 @@ def test_each_preview_leg_reads_its_own_stack_passphrase() -> None:
         # An unset secret ends in the empty string, which the settings check reports, rather
         # than in another stack's passphrase.
         assert expression.endswith("|| '' }}"), (name, job_id)
-
