@@ -1,10 +1,11 @@
 """How long one `pulumi up` of a stack may take before one of its own limits stops it.
 
 A CI job killed by its runner's timeout leaves the stack with pending operations and, on a DIY
-backend, a lock that blocks the next update until `pulumi cancel`. The deploy jobs' `timeout-minutes`
-must therefore outlast every limit the engine and the providers apply on the way, so that pulumi
-always ends by itself and saves what it did. The limits below are the providers' defaults (this
-program sets no custom timeouts), added up as if each step waited for the one before it.
+backend, a lock that blocks the next update until `pulumi cancel`. The deploy jobs'
+`timeout-minutes` must therefore outlast every limit the engine and the providers apply on the
+way, so that pulumi always ends by itself and saves what it did. The limits below are the
+providers' defaults (this program sets no custom timeouts), added up as if each step waited for
+the one before it.
 `tests/ci/test_deploy_budget.py` checks each deploy job's timeout against this sum.
 """
 
