@@ -64,7 +64,9 @@ demo: $(STAMP)
 	$(PYTHON) -m monitoring.demo $(DEMO_ARGS)
 
 ## Static checks CI runs before the tests (lint, hadolint, workflows-schema, checkov).
+# Then zizmor, GitHub Actions' security linter, offline; the audit it skips and why: .github/zizmor.yml.
 check: lint hadolint workflows-schema checkov
+	$(VENV)/bin/zizmor --offline --config .github/zizmor.yml .github/
 
 ## hadolint on the trainer's Dockerfile.
 hadolint: $(STAMP)

@@ -18,10 +18,10 @@ fi
 case "$backend_url" in
   s3://*)
     if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ]; then
-      missing "secret PULUMI_CONFIG_PASSPHRASE is empty: add the stacks' passphrase as a repository secret"
+      missing "secret PULUMI_CONFIG_PASSPHRASE_<STACK> is empty: add the stack's passphrase as a secret of this job's environment (never a repository secret)"
     fi
     if [ -z "${AWS_ACCESS_KEY_ID:-}" ] || [ -z "${AWS_SECRET_ACCESS_KEY:-}" ]; then
-      missing "secrets SPACES_ACCESS_KEY_ID / SPACES_SECRET_ACCESS_KEY are empty: add the Spaces access key pair as repository secrets"
+      missing "secrets STATE_ACCESS_KEY_ID / STATE_SECRET_ACCESS_KEY are empty: add this environment's key to the state bucket as secrets of this job's environment (never repository secrets)"
     fi
     if [[ "$backend_url" != *"endpoint="* ]]; then
       missing "variable PULUMI_BACKEND_URL has no endpoint= parameter, so state would go to AWS S3: use s3://BUCKET?endpoint=REGION.digitaloceanspaces.com&region=REGION&s3ForcePathStyle=true"
@@ -29,7 +29,7 @@ case "$backend_url" in
     ;;
   "" | https://*)
     if [ -z "${PULUMI_ACCESS_TOKEN:-}" ]; then
-      missing "no state backend: set the repository variable PULUMI_BACKEND_URL (Spaces) or the secret PULUMI_ACCESS_TOKEN (Pulumi Cloud)"
+      missing "no state backend: set the repository variable PULUMI_BACKEND_URL (Spaces) or the environment secret PULUMI_ACCESS_TOKEN (Pulumi Cloud)"
     fi
     ;;
   *)

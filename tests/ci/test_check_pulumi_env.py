@@ -49,9 +49,9 @@ def test_a_complete_setup_passes_and_prints_no_value(setup: dict[str, str], back
 @pytest.mark.parametrize(
     ("removed", "named"),
     [
-        ("PULUMI_CONFIG_PASSPHRASE", "secret PULUMI_CONFIG_PASSPHRASE"),
-        ("AWS_ACCESS_KEY_ID", "SPACES_ACCESS_KEY_ID"),
-        ("AWS_SECRET_ACCESS_KEY", "SPACES_SECRET_ACCESS_KEY"),
+        ("PULUMI_CONFIG_PASSPHRASE", "secret PULUMI_CONFIG_PASSPHRASE_<STACK>"),
+        ("AWS_ACCESS_KEY_ID", "STATE_ACCESS_KEY_ID"),
+        ("AWS_SECRET_ACCESS_KEY", "STATE_SECRET_ACCESS_KEY"),
         ("DIGITALOCEAN_TOKEN", "secret DIGITALOCEAN_TOKEN"),
         ("PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN (Pulumi Cloud)"),
     ],

@@ -19,7 +19,7 @@ from tests.support import REPO_ROOT
 WORKFLOWS_DIR = REPO_ROOT / ".github" / "workflows"
 SETUP_ACTION = REPO_ROOT / ".github" / "actions" / "pulumi-python" / "action.yml"
 SETUP_ACTION_REF = "./.github/actions/pulumi-python"
-PULUMI_ACTION = "pulumi/actions@v7"
+PULUMI_ACTION = "pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d"
 # The stack whose state and cluster live on a developer's machine (docs/decisions.md, "CI").
 LOCAL_STACK = "local"
 PREVIEW_ENVIRONMENT = "preview"
@@ -29,12 +29,12 @@ ENVIRONMENT_OF_UP = {"dev": "dev", "prod": PRODUCTION_ENVIRONMENT}
 # Jobs that only read stack outputs but write the team's registry (tag deletion, GC).
 REGISTRY_ENVIRONMENT = "registry"
 REGISTRY_JOBS = {("registry-gc.yml", "gc")}
-DOCTL_ACTION = "digitalocean/action-doctl@v2"
+DOCTL_ACTION = "digitalocean/action-doctl@135ac0aa0eed4437d547c6f12c364d3006b42824"
+# Each job's passphrase is its stack's own (tests/ci/test_workflow_secrets.py).
 SECRET_ENV = {
     "PULUMI_ACCESS_TOKEN": "PULUMI_ACCESS_TOKEN",
-    "PULUMI_CONFIG_PASSPHRASE": "PULUMI_CONFIG_PASSPHRASE",
-    "AWS_ACCESS_KEY_ID": "SPACES_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY": "SPACES_SECRET_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID": "STATE_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY": "STATE_SECRET_ACCESS_KEY",
     "DIGITALOCEAN_TOKEN": "DIGITALOCEAN_TOKEN",
 }
 

@@ -3,7 +3,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from monitoring import demo, preflight
 from monitoring.demo import DemoError, ObservedRun, observed_training_run, results_table
 from spark_job.pushgateway import GAUGES
 from tests.support import REPO_ROOT, env_without_java
+from tests.waiting import HANG_GUARD_SECONDS
 
 
 @pytest.fixture(autouse=True)
@@ -225,9 +225,10 @@ def test_results_table_formats_seconds_and_counts(tmp_path: Path) -> None:
 class FakeSteps:
     """datagen and the trainer replaced by quick stand-ins that write what the real ones do."""
 
-    def __init__(self, fail_training: bool = False) -> None:
+    def __init__(self, fail_training: bool = False, concurrent_runs: int = 1) -> None:
         self.fail_training = fail_training
-        self.started = threading.Barrier(2)
+        # Every run waits here until all have started training, so they overlap on any machine.
+        self.training = threading.Barrier(concurrent_runs)
 
     def __call__(self, module: str, arguments: list[str], log: Path) -> str:
         output = Path(arguments[arguments.index("--output") + 1])
@@ -244,7 +245,7 @@ class FakeSteps:
             "data": json.loads((data / "_dataset.json").read_text())["run"],
             **{field: 1.0 for field in GAUGES},
         }
-        time.sleep(0.5)  # both runs are training at the same time
+        self.training.wait(timeout=HANG_GUARD_SECONDS)
         output.mkdir()
         (output / "metrics.json").write_text(json.dumps(summary))
         return json.dumps(summary) + "\n"
@@ -256,7 +257,7 @@ def test_two_demos_at_once_write_separate_results_and_latest_is_one_of_them(
     without_prometheus: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(demo, "_python_module", FakeSteps())
+    monkeypatch.setattr(demo, "_python_module", FakeSteps(concurrent_runs=2))
     codes: list[int] = []
     runs = [
         threading.Thread(target=lambda: codes.append(demo.main(["--workdir", str(tmp_path)])))

@@ -33,7 +33,7 @@ from monitoring.queries import (
     spark_queries,
 )
 from monitoring.report import PNG_PANELS_KEY, application_time_range, legend_text, make_report
-from monitoring.scrape import local_prometheus_config
+from monitoring.scrape import PUSHGATEWAY_JOB, local_prometheus_config
 from tests.support import require_tool
 
 pytestmark = pytest.mark.slow
@@ -242,6 +242,17 @@ def test_report_draws_one_panel_per_spark_query(stack: Stack, tmp_path: Path) ->
         assert image.width >= 1200
 
 
+def pushgateway_scrapes(prometheus: str) -> set[str]:
+    """The start times of Prometheus' successful scrapes of the Pushgateway seen so far."""
+    with urllib.request.urlopen(f"{prometheus}/api/v1/targets", timeout=60) as response:
+        targets = json.load(response)["data"]["activeTargets"]
+    return {
+        target["lastScrape"]
+        for target in targets
+        if target["labels"]["job"] == PUSHGATEWAY_JOB and target["health"] == "up"
+    }
+
+
 def pushed_groups(pushgateway: str) -> str:
     with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=10) as response:
         text: str = response.read().decode()
@@ -269,11 +280,13 @@ def test_runs_survive_a_pushgateway_restart_with_the_chart_persistence(stack: St
         for run in stack.runs.values():
             assert f'application_id="{run.application_id}"' in text
         # A Prometheus with an empty database sees every run: only the Pushgateway had them.
-        deadline = time.monotonic() + 20
-        rows: dict[str, dict[str, float]] = {}
-        while time.monotonic() < deadline:
+        # Asked until it has them, or until it has scraped the Pushgateway twice: the first
+        # scrape's samples are stored before the second starts, so then they must be there.
+        scrapes: set[str] = set()
+        while True:
+            scrapes |= pushgateway_scrapes(fresh_prometheus)
             rows = runs_table(fresh_prometheus)
-            if len(rows) == len(stack.runs):
+            if len(rows) == len(stack.runs) or len(scrapes) >= 2:
                 break
             time.sleep(0.5)
         assert set(rows) == {run.application_id for run in stack.runs.values()}

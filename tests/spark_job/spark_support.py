@@ -6,7 +6,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from typing import Any
 from spark_runs.standalone import StandaloneCluster
 from spark_runs.standalone import standalone_cluster as start_standalone_cluster
 from tests.support import REPO_ROOT
+from tests.waiting import HANG_GUARD_SECONDS, wait_while_running
 
 
 def free_port() -> int:
@@ -45,7 +45,7 @@ def run_trainer(*args: str) -> subprocess.CompletedProcess[str]:
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=HANG_GUARD_SECONDS,
     )
 
 
@@ -65,7 +65,7 @@ def generate_dataset(output: Path, rows: int, *extra: str) -> dict[str, Any]:
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=HANG_GUARD_SECONDS,
     )
     assert result.returncode == 0, result.stderr
     metadata: dict[str, Any] = json.loads((output / "_dataset.json").read_text())
@@ -77,30 +77,29 @@ def get_json(url: str) -> Any:
         return json.loads(response.read())
 
 
-def wait_for_job(
-    ui_port: int, name_part: str, process: subprocess.Popen[str], timeout: float = 300
-) -> None:
+def wait_for_job(ui_port: int, name_part: str, process: subprocess.Popen[str]) -> None:
     """Block until the driver UI on ``ui_port`` lists a job whose name contains ``name_part``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the trainer ended before the awaited job started"
+    base = f"http://127.0.0.1:{ui_port}/api/v1/applications"
+
+    def job_started() -> bool | None:
         try:
-            base = f"http://127.0.0.1:{ui_port}/api/v1/applications"
             for application in get_json(base):
-                if any(
-                    name_part in job["name"] for job in get_json(f"{base}/{application['id']}/jobs")
-                ):
-                    return
+                jobs = get_json(f"{base}/{application['id']}/jobs")
+                if any(name_part in job["name"] for job in jobs):
+                    return True
         except (OSError, ValueError):
             pass  # the UI is not up yet, or answers before its REST API is (not JSON)
-        time.sleep(0.2)
-    raise AssertionError(f"no job named like {name_part!r} within {timeout} s")
+        return None
+
+    wait_while_running(f"a job named like {name_part!r}", process, job_started)
 
 
 @contextmanager
 def standalone_cluster(workdir: Path, workers: int = 2) -> Iterator[StandaloneCluster]:
     """One-core, 1g workers from spark_runs.standalone, the sweep's cluster manager."""
-    with start_standalone_cluster(workers, 1, "1g", workdir) as cluster:
+    with start_standalone_cluster(
+        workers, 1, "1g", workdir, start_timeout_seconds=HANG_GUARD_SECONDS
+    ) as cluster:
         yield cluster
 
 
@@ -133,8 +132,10 @@ def cluster_args(cluster: StandaloneCluster, executors: int, ui_port: int) -> Se
         "spark.cores.max": str(executors),
         "spark.executor.cores": "1",
         "spark.executor.memory": "768m",
-        # Start only once every executor is there, so both runs partition work the same way.
+        # Start only once every executor is there, so both runs partition work the same way;
+        # Spark's default gives up waiting after 30 s, which a busy machine can take.
         "spark.scheduler.minRegisteredResourcesRatio": "1.0",
+        "spark.scheduler.maxRegisteredResourcesWaitingTime": f"{HANG_GUARD_SECONDS:.0f}s",
         "spark.ui.port": str(ui_port),
     }
     return [

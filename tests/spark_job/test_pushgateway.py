@@ -1,5 +1,4 @@
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import pytest
 from spark_job.pushgateway import GAUGES, exposition, grouping_path, push_results
 from tests.spark_job.spark_support import free_port
 from tests.support import require_tool
+from tests.waiting import answers, wait_while_running
 
 RESULTS = {
     "accuracy": 0.91,
@@ -58,17 +58,10 @@ def test_push_lands_in_a_real_pushgateway(tmp_path: Path) -> None:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/-/ready", timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "pushgateway did not start"
-                time.sleep(0.2)
+        wait_while_running("pushgateway ready", gateway, lambda: answers(f"{url}/-/ready"))
         push_results(url, "app-20261127-0001", "spark-doks-train", RESULTS)
         push_results(url, "app-20261127-0001", "spark-doks-train", {**RESULTS, "accuracy": 0.5})
-        with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+        with urllib.request.urlopen(f"{url}/metrics", timeout=60) as response:
             scraped = response.read().decode()
         labels = (
             'application_id="app-20261127-0001",application_name="spark-doks-train",'

@@ -8,18 +8,16 @@ the results reader (boto3) exercises. Spaces-specific behaviour is covered by do
 
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from spark_runs.standalone import LOOPBACK, free_port, stop_process_group
+from tests.waiting import answers, wait_while_running
 
 
 @contextmanager
-def s3_server(timeout_seconds: float = 30.0) -> Iterator[str]:
-    """Start moto's server and yield its endpoint URL; stop it on exit."""
+def s3_server() -> Iterator[str]:
+    """Start moto's server and yield its endpoint URL once it answers; stop it on exit."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
@@ -29,15 +27,8 @@ def s3_server(timeout_seconds: float = 30.0) -> Iterator[str]:
     )
     url = f"http://{LOOPBACK}:{port}"
     try:
-        deadline = time.monotonic() + timeout_seconds
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not start on {url}") from None
-                time.sleep(0.2)
+        # Importing moto alone takes seconds, and far longer on a busy machine.
+        wait_while_running(f"moto server on {url}", process, lambda: answers(f"{url}/moto-api/"))
         yield url
     finally:
         stop_process_group(process)

@@ -6,6 +6,7 @@ import pytest
 
 from spark_runs.standalone import alive_workers, standalone_cluster
 from tests.support import require_tool
+from tests.waiting import HANG_GUARD_SECONDS
 
 
 def processes_mentioning(text: str) -> list[int]:
@@ -24,7 +25,7 @@ def test_workers_register_and_every_daemon_stops_on_interrupt(tmp_path: Path) ->
     require_tool("java")
     with (
         pytest.raises(KeyboardInterrupt),
-        standalone_cluster(2, 1, "512m", tmp_path) as cluster,
+        standalone_cluster(2, 1, "512m", tmp_path, HANG_GUARD_SECONDS) as cluster,
     ):
         assert alive_workers(cluster.web_ui_url) == 2
         master_port = cluster.master_url.rsplit(":", 1)[1]
