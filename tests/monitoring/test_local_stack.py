@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitoring import local_stack
-from tests.support import require_tool
+from tests.prometheus_tools import require_chart_version
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ def ready(url: str) -> bool:
 
 
 def test_a_kept_prometheus_keeps_serving_its_data_after_the_block(tmp_path: Path) -> None:
-    binary = require_tool("prometheus")
+    binary = require_chart_version("prometheus")
     with local_stack.prometheus(CONFIG, binary, keep_in=tmp_path / "prometheus") as url:
         pass
     pid = int((tmp_path / "prometheus" / "prometheus.pid").read_text())
@@ -40,7 +40,7 @@ def test_a_kept_prometheus_keeps_serving_its_data_after_the_block(tmp_path: Path
 
 
 def test_a_kept_prometheus_is_stopped_when_the_block_fails(tmp_path: Path) -> None:
-    binary = require_tool("prometheus")
+    binary = require_chart_version("prometheus")
     with (
         pytest.raises(RuntimeError, match="training failed"),
         local_stack.prometheus(CONFIG, binary, keep_in=tmp_path / "prometheus") as url,
