@@ -34,7 +34,7 @@ from monitoring.queries import (
 )
 from monitoring.report import PNG_PANELS_KEY, application_time_range, legend_text, make_report
 from monitoring.scrape import local_prometheus_config
-from tests.support import require_tool
+from tests.prometheus_tools import require_chart_version
 
 pytestmark = pytest.mark.slow
 
@@ -70,8 +70,8 @@ def chart_persistence_file(directory: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    require_tool("prometheus")
-    require_tool("prometheus-pushgateway")
+    prometheus_binary = require_chart_version("prometheus")
+    pushgateway_binary = require_chart_version("pushgateway")
     workdir = tmp_path_factory.mktemp("end-to-end")
     data = generate_data(workdir, ROWS)
     ui_ports = {"cluster": local_stack.free_port(), "local": local_stack.free_port()}
@@ -79,14 +79,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     persistence = chart_persistence_file(workdir)
     with ExitStack() as services:
         pushgateway = services.enter_context(
-            local_stack.pushgateway(port=gateway_port, persistence_file=persistence)
+            local_stack.pushgateway(pushgateway_binary, gateway_port, persistence)
         )
         config = local_prometheus_config(
             [f"{local_stack.LOOPBACK}:{port}" for port in ui_ports.values()],
             f"{local_stack.LOOPBACK}:{gateway_port}",
             SCRAPE_INTERVAL,
         )
-        prometheus = services.enter_context(local_stack.prometheus(config))
+        prometheus = services.enter_context(local_stack.prometheus(config, prometheus_binary))
         scraping = Scraping(prometheus, pushgateway, SCRAPE_INTERVAL)
         masters = {"cluster": CLUSTER_MASTER, "local": "local[2]"}
         runs = {
@@ -257,12 +257,13 @@ def test_runs_survive_a_pushgateway_restart_with_the_chart_persistence(stack: St
     restarted_at = time.time()
     with (
         local_stack.pushgateway(
-            port=stack.pushgateway_port, persistence_file=stack.persistence_file
+            require_chart_version("pushgateway"), stack.pushgateway_port, stack.persistence_file
         ) as pushgateway,
         local_stack.prometheus(
             local_prometheus_config(
                 [], f"{local_stack.LOOPBACK}:{stack.pushgateway_port}", SCRAPE_INTERVAL
-            )
+            ),
+            require_chart_version("prometheus"),
         ) as fresh_prometheus,
     ):
         text = pushed_groups(pushgateway)

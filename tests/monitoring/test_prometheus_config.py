@@ -1,4 +1,8 @@
-"""The generated scrape configuration and alert rules pass promtool, and the rules fire as meant."""
+"""The generated scrape configuration and alert rules pass promtool, and the rules fire as meant.
+
+promtool is the one the pinned prometheus chart runs (tests/prometheus_tools.py), built with
+Kubernetes discovery, so the cluster's whole configuration gets the full check.
+"""
 
 import subprocess
 from pathlib import Path
@@ -7,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.observability import NAMESPACE, PROMETHEUS_RELEASE, prometheus_values
 from monitoring.alerts import alert_rules
 from monitoring.queries import ALERTS, by_name, render
 from monitoring.scrape import (
@@ -16,12 +21,18 @@ from monitoring.scrape import (
     local_prometheus_config,
 )
 from monitoring.spark_metrics import DRIVER_PATH, EXECUTORS_PATH
-from tests.support import require_tool
+from tests.prometheus_chart import CONFIG_KEY, server_files
+from tests.prometheus_tools import require_chart_version
+from tests.support import schema_file
+
+# Where the chart mounts its ConfigMap and Kubernetes the service account's token.
+CONFIG_DIR = "/etc/config/"
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount/"
 
 
 def promtool(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [require_tool("promtool"), *args], cwd=tmp_path, capture_output=True, text=True
+        [require_chart_version("promtool"), *args], cwd=tmp_path, capture_output=True, text=True
     )
 
 
@@ -30,19 +41,43 @@ def write(path: Path, document: dict[str, Any]) -> Path:
     return path
 
 
-def test_cluster_scrape_config_passes_promtool(tmp_path: Path) -> None:
-    # Debian's Prometheus is built without Kubernetes discovery, so promtool checks everything
-    # else (relabel rules, TLS, auth, paths) with an empty file discovery in its place; the
-    # discovery blocks themselves are checked field by field below.
-    jobs = kubernetes_scrape_configs("spark-jobs", "spark-operator")
-    for job in jobs:
-        discovery = job.pop("kubernetes_sd_configs")
-        assert [entry["role"] for entry in discovery] in (["pod"], ["node"])
-        assert all(set(entry) <= {"role", "namespaces"} for entry in discovery)
-        job["file_sd_configs"] = [{"files": ["targets.json"]}]
-    config = write(tmp_path / "prometheus.yml", {"scrape_configs": jobs})
-    result = promtool(tmp_path, "check", "config", "--syntax-only", str(config))
+@pytest.mark.parametrize("alerting", [False, True])
+def test_the_cluster_prometheus_config_passes_the_full_promtool_check(
+    tmp_path: Path, alerting: bool
+) -> None:
+    # The ConfigMap the chart renders from the program's values, written where its paths point
+    # once moved below tmp_path; the service account's token file is a stand-in (promtool checks
+    # that it exists, cmd/promtool/main.go:714 at v0.314.0).
+    values = prometheus_values("spark-jobs", "spark-operator", alerting)
+    defaults = yaml.safe_load(schema_file("charts/prometheus/values.yaml").read_text())
+    files = server_files(values, defaults, NAMESPACE, PROMETHEUS_RELEASE)
+    config_dir, account_dir = tmp_path / "etc-config", tmp_path / "serviceaccount"
+    config_dir.mkdir()
+    account_dir.mkdir()
+    (account_dir / "token").write_text("stand-in token\n")
+    for name, content in files.items():
+        text = yaml.safe_dump(content, sort_keys=False)
+        text = text.replace(CONFIG_DIR, f"{config_dir}/")
+        (config_dir / name).write_text(text.replace(SERVICE_ACCOUNT_DIR, f"{account_dir}/"))
+    config = files[CONFIG_KEY]
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert {*SPARK_ENDPOINTS, "kubernetes-cadvisor", "spark-operator"} <= set(jobs)
+    assert "kubernetes-nodes-cadvisor" not in jobs  # replaced by the job with `node` labels
+    assert ("alerting" in config) is alerting
+    result = promtool(tmp_path, "check", "config", str(config_dir / CONFIG_KEY))
     assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(ALERTS)} rules found" in result.stdout
+
+
+def test_spark_jobs_fall_back_to_the_text_format() -> None:
+    jobs = {job["job_name"]: job for job in kubernetes_scrape_configs("jobs", "operators")}
+    for name in SPARK_ENDPOINTS:
+        assert jobs[name]["fallback_scrape_protocol"] == "PrometheusText0.0.4"
+    local = local_prometheus_config(["127.0.0.1:4040"], None, "2s", prometheus_major_version=3)
+    assert all(job["fallback_scrape_protocol"] for job in local["scrape_configs"])
+    # Prometheus 2.x rejects the key.
+    old = local_prometheus_config(["127.0.0.1:4040"], None, "2s", prometheus_major_version=2)
+    assert all("fallback_scrape_protocol" not in job for job in old["scrape_configs"])
 
 
 def test_local_scrape_config_passes_promtool(tmp_path: Path) -> None:
