@@ -22,7 +22,8 @@ def prometheus_release() -> str:
     """The Prometheus release of the pinned module: v0.314.0 is 3.14.0 (minor = major * 100 +
     minor, Prometheus' rule for its Go module versions)."""
     go_mod = (TOOLS / "go.mod").read_text()
-    match = re.search(r"^require github\.com/prometheus/prometheus v0\.(\d+)\.(\d+)$", go_mod, re.M)
+    module = r"^(?:require)?\s+github\.com/prometheus/prometheus v0\.(\d+)\.(\d+)( // indirect)?$"
+    match = re.search(module, go_mod, re.M)
     assert match, "tools/prometheus/go.mod requires no github.com/prometheus/prometheus"
     minor = int(match.group(1))
     return f"{minor // 100}.{minor % 100}.{match.group(2)}"
