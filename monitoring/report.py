@@ -119,7 +119,9 @@ def application_time_range(prometheus: str, application_id: str) -> TimeRange:
         prometheus, f'{FINISHED}{{application_id=~"$application_id"}}[{LOOKBACK}]', application_id
     )
     last = max(samples[-1], pushed[0]) if pushed else samples[-1]
-    return TimeRange(samples[0] - interval, last + interval, interval)
+    # Two steps past the last sample, so the last step of a range query is evaluated after it.
+    step = TimeRange(samples[0] - interval, last + interval, interval).step
+    return TimeRange(samples[0] - interval, last + 2 * step, interval)
 
 
 def runs_tasks_on_the_driver(prometheus: str, application_id: str) -> bool:
