@@ -448,3 +448,41 @@ def test_cluster_queries_select_the_application_and_compute_on_real_labels(
     }
     result = promtool(tmp_path, "test", "rules", str(write(tmp_path / "test.yml", test)))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tasks_finished_runs_on_the_driver_counter_then_on_the_pushed_count(
+    tmp_path: Path,
+) -> None:
+    # The UI's last scrape saw 180 tasks; the trainer pushed the run's 201 after the UI stopped.
+    driver = 'instance="ui", executor_id="driver", application_id="local-1"'
+    sink = 'metrics_spark_doks_driver_appStatus_tasks_completedTasks_Count{instance="ui"}'
+    series = [
+        {"series": f"metrics_executor_totalCores{{{driver}}}", "values": "2x9 stale"},
+        {"series": sink, "values": "0+20x9 stale"},
+        {
+            "series": 'spark_doks_run_completed_tasks{application_id="local-1", job="train"}',
+            "values": "_x11 201x10",
+        },
+    ]
+    (completed, *_) = by_name("total_tasks").targets
+    expr = render(completed.expr, application_id="local-1")
+    cases = [("1m", 80), ("2m15s", 180), ("3m", 201), ("5m", 201)]
+    test = {
+        "evaluation_interval": "15s",
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": series,
+                "promql_expr_test": [
+                    {
+                        "expr": expr,
+                        "eval_time": at,
+                        "exp_samples": [{"labels": '{application_id="local-1"}', "value": value}],
+                    }
+                    for at, value in cases
+                ],
+            }
+        ],
+    }
+    result = promtool(tmp_path, "test", "rules", str(write(tmp_path / "test.yml", test)))
+    assert result.returncode == 0, result.stdout + result.stderr
