@@ -486,3 +486,38 @@ def test_tasks_finished_runs_on_the_driver_counter_then_on_the_pushed_count(
     }
     result = promtool(tmp_path, "test", "rules", str(write(tmp_path / "test.yml", test)))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_active_tasks_never_exceed_the_slots_of_their_executor(tmp_path: Path) -> None:
+    # A local[2] demo's driver row: Spark's activeTasks read 3 and 4 on 2 slots (a finished
+    # task still counted while its slot runs the next one). Executor 1 of another run stays below.
+    def executor(executor_id: str, active: str, slots: str) -> list[dict[str, str]]:
+        labels = f'application_id="local-1", executor_id="{executor_id}"'
+        return [
+            {"series": f"metrics_executor_activeTasks{{{labels}}}", "values": active},
+            {"series": f"metrics_executor_maxTasks{{{labels}}}", "values": slots},
+        ]
+
+    series = executor("driver", "0 1 3 4 2 0", "2x5") + executor("1", "0 1 1 0 0 0", "4x5")
+    (active, _) = by_name("active_tasks_vs_slots").targets
+    expr = render(active.expr, application_id="local-1")
+    expected = [("0s", 0), ("15s", 2), ("30s", 3), ("45s", 2), ("1m", 2), ("75s", 0)]
+    test = {
+        "evaluation_interval": "15s",
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": series,
+                "promql_expr_test": [
+                    {
+                        "expr": expr,
+                        "eval_time": at,
+                        "exp_samples": [{"labels": '{application_id="local-1"}', "value": value}],
+                    }
+                    for at, value in expected
+                ],
+            }
+        ],
+    }
+    result = promtool(tmp_path, "test", "rules", str(write(tmp_path / "test.yml", test)))
+    assert result.returncode == 0, result.stdout + result.stderr
