@@ -188,15 +188,15 @@ def _scale(panel: Panel) -> tuple[float, str]:
 
 
 def _drawn_lines(panel: Panel) -> list[Line]:
-    """The panel's lines with finite values; those at zero throughout merged into one, so that
-    none hides under another (e.g. failed and killed tasks, both 0)."""
+    """The panel's lines with finite values; those at zero throughout merged into one, labelled
+    so, so that none hides under another or under the axis (e.g. failed and killed tasks)."""
     finite = [
         Line(line.label, [(t, v) for t, v in line.points if math.isfinite(v)])
         for line in panel.lines
     ]
     finite = [line for line in finite if line.points]
     zero = [line for line in finite if all(value == 0 for _, value in line.points)]
-    if len(zero) < 2:
+    if not zero:
         return finite
     times = sorted({time for line in zero for time, _ in line.points})
     merged = Line(

@@ -86,6 +86,8 @@ def test_lines_at_zero_throughout_share_one_legend_entry() -> None:
     figure = draw(Report("local-1", TIME_RANGE, [Panel(by_name("total_tasks"), lines)]))
     legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
     assert legend == ["completed", "failed, killed: 0 throughout"]
+    alone = draw(Report("local-1", TIME_RANGE, [Panel(by_name("failed_tasks"), lines[1:2])]))
+    assert alone.axes[0].get_legend().get_texts()[0].get_text() == "failed: 0 throughout"
 
 
 class FakePrometheus:
