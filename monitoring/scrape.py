@@ -19,6 +19,11 @@ OPERATOR_METRICS_PORT_NAME = "metrics"
 SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 # The container port Spark declares for its UI on the driver pod.
 SPARK_UI_PORT_NAME = "spark-ui"
+# Prometheus 3.x refuses a scrape whose Content-Type it cannot parse unless a fallback is set
+# (config/config.go:788 at v0.314.0). Spark 4.0.4's endpoints answer text/plain, and the executors
+# endpoint echoes the client's Accept parameters back: the text format is what they serve.
+# Prometheus 2.x rejects the key (added in 3.0), so local configs set it for 3.x only.
+FALLBACK_SCRAPE_PROTOCOL = {"fallback_scrape_protocol": "PrometheusText0.0.4"}
 
 
 def _driver_pod_relabeling() -> list[dict[str, Any]]:
@@ -52,6 +57,7 @@ def kubernetes_scrape_configs(job_namespace: str, operator_namespace: str) -> li
             "job_name": job,
             "scrape_interval": SCRAPE_INTERVAL,
             "metrics_path": path,
+            **FALLBACK_SCRAPE_PROTOCOL,
             "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [job_namespace]}}],
             "relabel_configs": _driver_pod_relabeling(),
         }
@@ -87,11 +93,20 @@ def kubernetes_scrape_configs(job_namespace: str, operator_namespace: str) -> li
 
 
 def local_prometheus_config(
-    spark_uis: Sequence[str], pushgateway: str | None, scrape_interval: str
+    spark_uis: Sequence[str],
+    pushgateway: str | None,
+    scrape_interval: str,
+    prometheus_major_version: int = 3,
 ) -> dict[str, Any]:
     """A whole prometheus.yml for one machine: driver UIs (host:port) and the Pushgateway."""
+    fallback = FALLBACK_SCRAPE_PROTOCOL if prometheus_major_version >= 3 else {}
     jobs: list[dict[str, Any]] = [
-        {"job_name": job, "metrics_path": path, "static_configs": [{"targets": list(spark_uis)}]}
+        {
+            "job_name": job,
+            "metrics_path": path,
+            **fallback,
+            "static_configs": [{"targets": list(spark_uis)}],
+        }
         for job, path in SPARK_ENDPOINTS.items()
     ]
     if pushgateway is not None:

@@ -39,6 +39,13 @@ DEFAULT_SCHEMAS_DIR = REPO_ROOT.parent / "shared" / "schemas"
 # users start from (same version as the environment's ../shared/schemas).
 KUBE_PROMETHEUS_STACK_VERSION = "88.5.3"
 PUSHGATEWAY_SUBCHART = "prometheus-pushgateway"
+# The prometheus chart's subcharts the program sets values of, packed in its archive, and the
+# files of each that the tests read.
+PROMETHEUS_SUBCHARTS = {
+    PUSHGATEWAY_SUBCHART: ("Chart.yaml", "values.yaml"),
+    "alertmanager": ("Chart.yaml", "values.yaml", "values.schema.json"),
+    "kube-state-metrics": ("Chart.yaml", "values.yaml"),
+}
 
 
 def schemas_path() -> Path:
@@ -77,10 +84,12 @@ CHARTS: tuple[Chart, ...] = (
                 name: f"charts/prometheus/{name}"
                 for name in ("Chart.yaml", "values.yaml", "values.schema.json")
             },
-            # The Pushgateway the program installs is the subchart bundled in this archive.
+            # The Pushgateway, Alertmanager and kube-state-metrics the program installs are the
+            # subcharts bundled in this archive.
             **{
-                f"charts/{PUSHGATEWAY_SUBCHART}/{name}": f"charts/{PUSHGATEWAY_SUBCHART}/{name}"
-                for name in ("Chart.yaml", "values.yaml")
+                f"charts/{subchart}/{name}": f"charts/{subchart}/{name}"
+                for subchart, names in PROMETHEUS_SUBCHARTS.items()
+                for name in names
             },
         },
     ),

@@ -85,18 +85,14 @@ def _tgz(files: dict[str, bytes]) -> bytes:
 def chart_archive(chart: upstream.Chart) -> bytes:
     files = {}
     for path in chart.files:
-        if path.startswith(f"charts/{upstream.PUSHGATEWAY_SUBCHART}/"):
+        if path.startswith("charts/"):
             continue
         files[f"{chart.name}/{path}"] = f"{chart.name} {chart.version} {path}\n".encode()
     if chart.name == PROMETHEUS_CHART:
-        # As `helm dependency build` packs it: the subchart as a nested archive.
-        nested = _tgz(
-            {
-                f"{upstream.PUSHGATEWAY_SUBCHART}/{name}": f"pushgateway {name}\n".encode()
-                for name in ("Chart.yaml", "values.yaml")
-            }
-        )
-        files[f"{chart.name}/charts/{upstream.PUSHGATEWAY_SUBCHART}-3.8.0.tgz"] = nested
+        # As `helm dependency build` packs them: each subchart as a nested archive.
+        for subchart, names in upstream.PROMETHEUS_SUBCHARTS.items():
+            nested = _tgz({f"{subchart}/{name}": f"{subchart} {name}\n".encode() for name in names})
+            files[f"{chart.name}/charts/{subchart}-1.2.3.tgz"] = nested
     return _tgz(files)
 
 
@@ -130,9 +126,11 @@ def test_make_schemas_writes_each_file_from_the_pinned_archive(tmp_path: Path) -
     assert (tmp_path / "spark-operator/chart/values.yaml").read_text() == (
         f"spark-operator {OPERATOR_CHART_VERSION} values.yaml\n"
     )
-    assert (tmp_path / "charts/prometheus-pushgateway/values.yaml").read_text() == (
-        "pushgateway values.yaml\n"
-    )
+    for subchart in ("prometheus-pushgateway", "alertmanager", "kube-state-metrics"):
+        assert (tmp_path / f"charts/{subchart}/values.yaml").read_text() == (
+            f"{subchart} values.yaml\n"
+        )
+    assert (tmp_path / "charts/alertmanager/values.schema.json").is_file()
 
 
 def test_an_archive_that_differs_from_the_index_writes_nothing(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Prometheus and Grafana as declared by the program (under mocks) and their chart values."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from infra.offline import DeclaredResource, OfflineRun
 from monitoring.grafana import DATASOURCE_UID, dashboard_files
 from monitoring.queries import ALERTS, POD_APPLICATION_LABEL, SPARK_APPLICATION_LABEL
 from monitoring.spark_metrics import DRIVER_PATH, EXECUTORS_PATH
+from tests.prometheus_chart import helm_merge
 from tests.support import schema_file, unknown_helm_values
 
 Program = Callable[..., OfflineRun]
@@ -218,30 +220,27 @@ def chart_defaults(chart: str) -> dict[str, Any]:
     return values
 
 
-# Keys of subcharts whose defaults `make schemas` does not fetch, read from their values.yaml in
-# prometheus-community/helm-charts (alertmanager 1.x: commit 00f58d73; kube-state-metrics 8.x).
-SUBCHART_KEYS = {
-    "alertmanager": {
-        "enabled": {},
-        "config": {"enabled": {}, "global": {}, "receivers": {}, "route": {}, "templates": {}},
-        "extraSecretMounts": {},
-        "resources": {},
-    },
-    "kube-state-metrics": {"enabled": {}, "metricLabelsAllowlist": {}, "resources": {}},
-}
+# The prometheus chart's subcharts the program sets values of (`make schemas` fetches each one's
+# defaults from the chart's archive); `enabled` is the parent chart's switch for each.
+SUBCHARTS = ("prometheus-pushgateway", "alertmanager", "kube-state-metrics")
 
 
 @pytest.mark.parametrize("alerting", [False, True])
 def test_every_prometheus_value_exists_in_the_chart(alerting: bool) -> None:
     values = prometheus_values("spark-jobs", "spark-operator", alerting)
-    pushgateway = values.pop("prometheus-pushgateway")
-    subcharts = {name: values.pop(name) for name in SUBCHART_KEYS}
+    subcharts = {name: values.pop(name) for name in SUBCHARTS}
     assert unknown_helm_values(values, chart_defaults("prometheus")) == []
-    # The pushgateway subchart's own defaults cover its keys beyond `enabled`.
-    subchart = {"enabled": True, **chart_defaults("prometheus-pushgateway")}
-    assert unknown_helm_values(pushgateway, subchart) == []
-    for name, keys in SUBCHART_KEYS.items():
-        assert unknown_helm_values(subcharts[name], keys) == [], name
+    for name, subchart_values in subcharts.items():
+        defaults = {"enabled": True, **chart_defaults(name)}
+        if name == "alertmanager":
+            # `config` is Alertmanager's own configuration file, below its top-level keys.
+            defaults["config"] = {key: {} for key in defaults["config"]}
+        assert unknown_helm_values(subchart_values, defaults) == [], name
+    if alerting:
+        # Helm validates a subchart's merged values against its own schema.
+        schema = json.loads(schema_file("charts/alertmanager/values.schema.json").read_text())
+        merged = helm_merge(chart_defaults("alertmanager"), subcharts["alertmanager"])
+        jsonschema.Draft7Validator(schema).validate(merged)
     schema = yaml.safe_load(schema_file("charts/prometheus/values.schema.json").read_text())
     # The file names the unversioned "json-schema.org/schema#"; Helm validates with draft 7.
     jsonschema.Draft7Validator(schema).validate(

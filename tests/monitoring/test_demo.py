@@ -26,7 +26,6 @@ def restore_java_home(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def without_prometheus(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(preflight, "available", lambda tool: tool is preflight.JAVA)
-    monkeypatch.setattr(preflight, "pushgateway_binary", lambda: None)
 
 
 def test_a_failed_training_run_stops_the_services_and_names_its_log(
@@ -220,6 +219,31 @@ def test_results_table_formats_seconds_and_counts(tmp_path: Path) -> None:
     assert rows["Finished"] == "2026-11-30 00:53:20 UTC"
     assert rows["Completed tasks"] == "31"
     assert rows["All results"] == str(tmp_path / "metrics.json")
+    assert "Bayes limit (dataset)" not in rows  # no dataset metadata given
+
+
+def test_results_table_shows_the_dataset_s_bayes_limit_and_majority_rate_beside_accuracy(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "_dataset.json").write_text(
+        json.dumps({"rows": 20000, "bayes_accuracy": 0.91072, "majority_rate": 0.2512})
+    )
+    summary = {field: 1 for field in GAUGES} | {"accuracy": 0.8995}
+    table = results_table(
+        ObservedRun("local-1", summary, None, None), tmp_path, demo.dataset_metadata(data)
+    )
+    titles = list(table.columns[0].cells)
+    values = dict(zip(titles, table.columns[1].cells, strict=True))
+    accuracy = titles.index("Accuracy")
+    assert titles[accuracy + 1 : accuracy + 3] == [
+        "Bayes limit (dataset)",
+        "Majority-class rate (dataset)",
+    ]
+    assert values["Bayes limit (dataset)"] == "0.9107"
+    assert values["Majority-class rate (dataset)"] == "0.2512"
+    assert demo.dataset_metadata(tmp_path / "no-metadata") == {}
 
 
 class FakeSteps:

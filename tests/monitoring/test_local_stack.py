@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitoring import local_stack
-from tests.support import require_tool
+from tests.prometheus_tools import require_chart_version
 from tests.waiting import HANG_GUARD_SECONDS
 
 pytestmark = pytest.mark.slow
@@ -19,7 +19,7 @@ CONFIG = {"global": {"scrape_interval": "15s"}}
 
 
 def test_a_kept_prometheus_keeps_serving_its_data_after_the_block(tmp_path: Path) -> None:
-    binary = require_tool("prometheus")
+    binary = require_chart_version("prometheus")
     with local_stack.prometheus(CONFIG, binary, keep_in=tmp_path / "prometheus") as url:
         pass
     pid = int((tmp_path / "prometheus" / "prometheus.pid").read_text())
@@ -37,7 +37,7 @@ def test_a_kept_prometheus_keeps_serving_its_data_after_the_block(tmp_path: Path
 
 
 def test_a_kept_prometheus_is_stopped_when_the_block_fails(tmp_path: Path) -> None:
-    binary = require_tool("prometheus")
+    binary = require_chart_version("prometheus")
     with (
         pytest.raises(RuntimeError, match="training failed"),
         local_stack.prometheus(CONFIG, binary, keep_in=tmp_path / "prometheus") as url,

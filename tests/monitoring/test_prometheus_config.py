@@ -1,4 +1,8 @@
-"""The generated scrape configuration and alert rules pass promtool, and the rules fire as meant."""
+"""The generated scrape configuration and alert rules pass promtool, and the rules fire as meant.
+
+promtool is the one the pinned prometheus chart runs (tests/prometheus_tools.py), built with
+Kubernetes discovery, so the cluster's whole configuration gets the full check.
+"""
 
 import subprocess
 from collections.abc import Sequence
@@ -9,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.observability import NAMESPACE, PROMETHEUS_RELEASE, prometheus_values
 from monitoring.alerts import alert_rules
 from monitoring.queries import ALERTS, Alert, by_name, pull_credentials_alert, render
 from monitoring.scrape import (
@@ -18,12 +23,18 @@ from monitoring.scrape import (
     local_prometheus_config,
 )
 from monitoring.spark_metrics import DRIVER_PATH, EXECUTORS_PATH
-from tests.support import require_tool
+from tests.prometheus_chart import CONFIG_KEY, server_files
+from tests.prometheus_tools import require_chart_version
+from tests.support import schema_file
+
+# Where the chart mounts its ConfigMap and Kubernetes the service account's token.
+CONFIG_DIR = "/etc/config/"
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount/"
 
 
 def promtool(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [require_tool("promtool"), *args], cwd=tmp_path, capture_output=True, text=True
+        [require_chart_version("promtool"), *args], cwd=tmp_path, capture_output=True, text=True
     )
 
 
@@ -32,19 +43,43 @@ def write(path: Path, document: dict[str, Any]) -> Path:
     return path
 
 
-def test_cluster_scrape_config_passes_promtool(tmp_path: Path) -> None:
-    # Debian's Prometheus is built without Kubernetes discovery, so promtool checks everything
-    # else (relabel rules, TLS, auth, paths) with an empty file discovery in its place; the
-    # discovery blocks themselves are checked field by field below.
-    jobs = kubernetes_scrape_configs("spark-jobs", "spark-operator")
-    for job in jobs:
-        discovery = job.pop("kubernetes_sd_configs")
-        assert [entry["role"] for entry in discovery] in (["pod"], ["node"])
-        assert all(set(entry) <= {"role", "namespaces"} for entry in discovery)
-        job["file_sd_configs"] = [{"files": ["targets.json"]}]
-    config = write(tmp_path / "prometheus.yml", {"scrape_configs": jobs})
-    result = promtool(tmp_path, "check", "config", "--syntax-only", str(config))
+@pytest.mark.parametrize("alerting", [False, True])
+def test_the_cluster_prometheus_config_passes_the_full_promtool_check(
+    tmp_path: Path, alerting: bool
+) -> None:
+    # The ConfigMap the chart renders from the program's values, written where its paths point
+    # once moved below tmp_path; the service account's token file is a stand-in (promtool checks
+    # that it exists, cmd/promtool/main.go:714 at v0.314.0).
+    values = prometheus_values("spark-jobs", "spark-operator", alerting)
+    defaults = yaml.safe_load(schema_file("charts/prometheus/values.yaml").read_text())
+    files = server_files(values, defaults, NAMESPACE, PROMETHEUS_RELEASE)
+    config_dir, account_dir = tmp_path / "etc-config", tmp_path / "serviceaccount"
+    config_dir.mkdir()
+    account_dir.mkdir()
+    (account_dir / "token").write_text("stand-in token\n")
+    for name, content in files.items():
+        text = yaml.safe_dump(content, sort_keys=False)
+        text = text.replace(CONFIG_DIR, f"{config_dir}/")
+        (config_dir / name).write_text(text.replace(SERVICE_ACCOUNT_DIR, f"{account_dir}/"))
+    config = files[CONFIG_KEY]
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert {*SPARK_ENDPOINTS, "kubernetes-cadvisor", "spark-operator"} <= set(jobs)
+    assert "kubernetes-nodes-cadvisor" not in jobs  # replaced by the job with `node` labels
+    assert ("alerting" in config) is alerting
+    result = promtool(tmp_path, "check", "config", str(config_dir / CONFIG_KEY))
     assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(ALERTS)} rules found" in result.stdout
+
+
+def test_spark_jobs_fall_back_to_the_text_format() -> None:
+    jobs = {job["job_name"]: job for job in kubernetes_scrape_configs("jobs", "operators")}
+    for name in SPARK_ENDPOINTS:
+        assert jobs[name]["fallback_scrape_protocol"] == "PrometheusText0.0.4"
+    local = local_prometheus_config(["127.0.0.1:4040"], None, "2s", prometheus_major_version=3)
+    assert all(job["fallback_scrape_protocol"] for job in local["scrape_configs"])
+    # Prometheus 2.x rejects the key.
+    old = local_prometheus_config(["127.0.0.1:4040"], None, "2s", prometheus_major_version=2)
+    assert all("fallback_scrape_protocol" not in job for job in old["scrape_configs"])
 
 
 def test_local_scrape_config_passes_promtool(tmp_path: Path) -> None:
@@ -424,6 +459,79 @@ def test_cluster_queries_select_the_application_and_compute_on_real_labels(
                             {"labels": labels, "value": value} for labels, value in samples
                         ],
                     }
+                ],
+            }
+        ],
+    }
+    result = promtool(tmp_path, "test", "rules", str(write(tmp_path / "test.yml", test)))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tasks_finished_runs_on_the_driver_counter_then_on_the_pushed_count(
+    tmp_path: Path,
+) -> None:
+    # The UI's last scrape saw 180 tasks; the trainer pushed the run's 201 after the UI stopped.
+    driver = 'instance="ui", executor_id="driver", application_id="local-1"'
+    sink = 'metrics_spark_doks_driver_appStatus_tasks_completedTasks_Count{instance="ui"}'
+    series = [
+        {"series": f"metrics_executor_totalCores{{{driver}}}", "values": "2x9 stale"},
+        {"series": sink, "values": "0+20x9 stale"},
+        {
+            "series": 'spark_doks_run_completed_tasks{application_id="local-1", job="train"}',
+            "values": "_x11 201x10",
+        },
+    ]
+    (completed, *_) = by_name("total_tasks").targets
+    expr = render(completed.expr, application_id="local-1")
+    cases = [("1m", 80), ("2m15s", 180), ("3m", 201), ("5m", 201)]
+    test = {
+        "evaluation_interval": "15s",
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": series,
+                "promql_expr_test": [
+                    {
+                        "expr": expr,
+                        "eval_time": at,
+                        "exp_samples": [{"labels": '{application_id="local-1"}', "value": value}],
+                    }
+                    for at, value in cases
+                ],
+            }
+        ],
+    }
+    result = promtool(tmp_path, "test", "rules", str(write(tmp_path / "test.yml", test)))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_active_tasks_never_exceed_the_slots_of_their_executor(tmp_path: Path) -> None:
+    # A local[2] demo's driver row: Spark's activeTasks read 3 and 4 on 2 slots (a finished
+    # task still counted while its slot runs the next one). Executor 1 of another run stays below.
+    def executor(executor_id: str, active: str, slots: str) -> list[dict[str, str]]:
+        labels = f'application_id="local-1", executor_id="{executor_id}"'
+        return [
+            {"series": f"metrics_executor_activeTasks{{{labels}}}", "values": active},
+            {"series": f"metrics_executor_maxTasks{{{labels}}}", "values": slots},
+        ]
+
+    series = executor("driver", "0 1 3 4 2 0", "2x5") + executor("1", "0 1 1 0 0 0", "4x5")
+    (active, _) = by_name("active_tasks_vs_slots").targets
+    expr = render(active.expr, application_id="local-1")
+    expected = [("0s", 0), ("15s", 2), ("30s", 3), ("45s", 2), ("1m", 2), ("75s", 0)]
+    test = {
+        "evaluation_interval": "15s",
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": series,
+                "promql_expr_test": [
+                    {
+                        "expr": expr,
+                        "eval_time": at,
+                        "exp_samples": [{"labels": '{application_id="local-1"}', "value": value}],
+                    }
+                    for at, value in expected
                 ],
             }
         ],

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from spark_job.pushgateway import GAUGES, exposition, grouping_path, push_results
+from tests.prometheus_tools import require_chart_version
 from tests.spark_job.spark_support import free_port
-from tests.support import require_tool
 from tests.waiting import answers, wait_while_running
 
 RESULTS = {
@@ -48,10 +48,10 @@ def test_grouping_path_encodes_ids_with_slashes() -> None:
 
 @pytest.mark.slow
 def test_push_lands_in_a_real_pushgateway(tmp_path: Path) -> None:
-    binary = require_tool("prometheus-pushgateway")
+    binary = require_chart_version("pushgateway")
     port = free_port()
     gateway = subprocess.Popen(
-        # Debian's default persistence file is shared by every gateway on the machine.
+        # Debian's build persists to a file shared by every gateway on the machine: keep apart.
         [binary, f"--web.listen-address=127.0.0.1:{port}", f"--persistence.file={tmp_path / 'pg'}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
