@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from spark_runs import results
 from spark_runs.live import spaces
+from spark_runs.standalone import free_port
 from tests.s3_gateway import Gateway, versitygw
 from tests.support import REPO_ROOT
 
@@ -89,3 +91,33 @@ def _keys(gateway: Gateway) -> dict[str, str]:
         "secret_access_key": gateway.root.secret_access_key,
         "endpoint_url": gateway.endpoint_url,
     }
+
+
+@pytest.mark.s3a
+@pytest.mark.parametrize("case", ["wrong key", "missing bucket", "unreachable endpoint"])
+def test_the_results_command_names_a_bad_store_in_one_line_with_exit_2(
+    case: str, gateway: Gateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = spaces.client("fra1", **_keys(gateway))
+    client.create_bucket(Bucket="spark-doks-results")
+    buckets = client.list_buckets()["Buckets"]
+    bucket, endpoint_url = "spark-doks-results", gateway.endpoint_url
+    secret, expected = gateway.root.secret_access_key, ""
+    if case == "wrong key":
+        secret, expected = "not-the-secret", "the key may not read bucket spark-doks-results"
+    elif case == "missing bucket":
+        bucket, expected = "no-such-bucket", "bucket no-such-bucket does not exist"
+    else:
+        endpoint_url = f"http://127.0.0.1:{free_port()}"
+        expected = "cannot reach the bucket spark-doks-results"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", gateway.root.access_key_id)
+        patch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+        with pytest.raises(SystemExit) as exit_:
+            results.main(["--bucket", bucket, "--region", "fra1", "--endpoint-url", endpoint_url])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith(f"{results.PROG}: error: {expected}")
+    assert client.list_buckets()["Buckets"] == buckets
+    assert client.list_objects_v2(Bucket="spark-doks-results")["KeyCount"] == 0
+    client.delete_bucket(Bucket="spark-doks-results")
