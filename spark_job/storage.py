@@ -152,9 +152,11 @@ def store_problem(
             "bucket (pulumi stack output bucket)"
         )
     if _ACCESS_DENIED in java_classes:
+        # A HEAD request's 403 has no body, so a wrong secret and a key without a grant look alike.
         return (
-            f"{flag} {location}: access denied; the Spaces key of this run may only use the "
-            "stack's bucket (pulumi stack output bucket)"
+            f"{flag} {location}: access denied; check the key (AWS_ACCESS_KEY_ID, "
+            "AWS_SECRET_ACCESS_KEY): a run's Spaces key may use only the stack's bucket "
+            "(pulumi stack output bucket)"
         )
     return None
 
