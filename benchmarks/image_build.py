@@ -28,7 +28,7 @@ TAG = "spark-doks/trainer:benchmark"
 
 def build(context: Path, sample_rows: int, no_cache: bool) -> float:
     command = ["docker", "build", "--network", "host", "--tag", TAG]
-    command += ["--build-arg", f"BASE_IMAGE={STANDIN_BASE}", "--build-arg", "S3A_JARS=0"]
+    command += ["--build-arg", f"BASE_IMAGE={STANDIN_BASE}"]
     command += ["--build-arg", f"SAMPLE_ROWS={sample_rows}"]
     command += ["--no-cache"] if no_cache else []
     started = time.monotonic()

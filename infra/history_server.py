@@ -44,8 +44,11 @@ meta = kubernetes.meta.v1
 networking = kubernetes.networking.v1
 
 
-def history_properties(bucket: Bucket) -> str:
-    return properties_text({**spark_s3a_conf(bucket), **history_server_conf(bucket.events_uri)})
+def history_properties(bucket: Bucket, endpoint_url: str | None = None) -> str:
+    """The server's properties file; ``endpoint_url`` replaces Spaces' (tests on loopback)."""
+    return properties_text(
+        {**spark_s3a_conf(bucket, endpoint_url), **history_server_conf(bucket.events_uri)}
+    )
 
 
 def port_forward_command(namespace: str) -> str:

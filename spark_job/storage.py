@@ -29,6 +29,17 @@ URI_SCHEMES = ("file", "s3a")
 # Hadoop's answers to "the bucket is not there" and "the key may not do this".
 _UNKNOWN_BUCKET = "org.apache.hadoop.fs.s3a.UnknownStoreException"
 _ACCESS_DENIED = "java.nio.file.AccessDeniedException"
+# S3's error codes (in the AccessDeniedException's message) for a key the store does not know or a
+# secret that does not match it.
+_WRONG_KEY_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch")
+# No answer at all: refused, unresolvable or timed out (S3A gives up after its retries).
+_UNREACHABLE = (
+    "java.net.ConnectException",
+    "java.net.UnknownHostException",
+    "java.net.NoRouteToHostException",
+    "java.net.SocketTimeoutException",
+    "org.apache.hadoop.net.ConnectTimeoutException",
+)
 
 
 @dataclass(frozen=True)
@@ -124,14 +135,28 @@ def with_store_errors(action: Any, flag: str, location: str) -> Any:
     try:
         return action()
     except (Py4JJavaError, PySparkException) as error:
-        problem = store_problem(java_class_names(error), flag, location)
+        problem = store_problem(java_class_names(error), flag, location, java_messages(error))
         if problem is None:
             raise
         raise InputError(problem) from None
 
 
-def store_problem(java_classes: list[str], flag: str, location: str) -> str | None:
-    """The one-line message for a store error, from the Java exception classes of its causes."""
+def store_problem(
+    java_classes: list[str], flag: str, location: str, java_message: str = ""
+) -> str | None:
+    """The one-line message for a store error, from the Java exception classes of its causes
+    (and, to tell a wrong key from a refused one, their messages)."""
+    if any(name in _UNREACHABLE for name in java_classes):
+        return (
+            f"{flag} {location}: cannot reach the store at spark.hadoop.fs.s3a.endpoint; check "
+            "the endpoint (the bucket's region) and the network"
+        )
+    if _ACCESS_DENIED in java_classes and any(code in java_message for code in _WRONG_KEY_CODES):
+        return (
+            f"{flag} {location}: the store refused the key (wrong or deleted access key or "
+            "secret); give the run the stack's Spaces key (AWS_ACCESS_KEY_ID, "
+            "AWS_SECRET_ACCESS_KEY)"
+        )
     if _UNKNOWN_BUCKET in java_classes:
         bucket = urlparse(location).netloc
         return (
@@ -139,9 +164,11 @@ def store_problem(java_classes: list[str], flag: str, location: str) -> str | No
             "bucket (pulumi stack output bucket)"
         )
     if _ACCESS_DENIED in java_classes:
+        # A HEAD request's 403 has no body, so a wrong secret and a key without a grant look alike.
         return (
-            f"{flag} {location}: access denied; the Spaces key of this run may only use the "
-            "stack's bucket (pulumi stack output bucket)"
+            f"{flag} {location}: access denied; check the key (AWS_ACCESS_KEY_ID, "
+            "AWS_SECRET_ACCESS_KEY): a run's Spaces key may use only the stack's bucket "
+            "(pulumi stack output bucket)"
         )
     return None
 
@@ -155,6 +182,16 @@ def java_class_names(error: Py4JJavaError | PySparkException) -> list[str]:
         names.append(str(throwable.getClass().getName()))
         throwable = throwable.getCause()
     return names
+
+
+def java_messages(error: Py4JJavaError | PySparkException) -> str:
+    """The messages of the Java exception behind ``error`` and of its causes, on one line."""
+    messages: list[str] = []
+    throwable = getattr(error, "java_exception", None) or getattr(error, "_origin", None)
+    while throwable is not None and len(messages) < 20:
+        messages.append(str(throwable.getMessage() or ""))
+        throwable = throwable.getCause()
+    return " ".join(messages)
 
 
 def _path(spark: SparkSession, location: str) -> Any:

@@ -163,7 +163,9 @@ def read_input(spark: SparkSession, location: str, data_format: str) -> DataFram
             frame = spark.read.parquet(location)
         frame.schema  # noqa: B018 - resolving the schema is where unreadable input fails
     except (PySparkException, Py4JJavaError) as error:
-        problem = storage.store_problem(storage.java_class_names(error), "--input", location)
+        problem = storage.store_problem(
+            storage.java_class_names(error), "--input", location, storage.java_messages(error)
+        )
         if problem is not None:
             raise InputError(problem) from None
         first_line = (

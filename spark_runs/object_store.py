@@ -110,12 +110,18 @@ def hadoop_s3a_conf(bucket_endpoint: str, region: str) -> dict[str, str]:
     }
 
 
-def spark_s3a_conf(bucket: Bucket) -> dict[str, str]:
-    """Spark settings of a job that reads and writes the bucket with s3a."""
+def spark_s3a_conf(bucket: Bucket, endpoint_url: str | None = None) -> dict[str, str]:
+    """Spark settings of a job that reads and writes the bucket with s3a.
+
+    ``endpoint_url`` replaces the region's Spaces endpoint (tests: an S3 server on loopback);
+    every other setting stays as a cluster run gets it.
+    """
     return {
         **{
             f"spark.hadoop.{key}": value
-            for key, value in hadoop_s3a_conf(bucket.endpoint, bucket.region).items()
+            for key, value in hadoop_s3a_conf(
+                endpoint_url or bucket.endpoint, bucket.region
+            ).items()
         },
         # Spark's own writers (DataFrame Parquet) go through the committer factory above.
         "spark.sql.sources.commitProtocolClass": (

@@ -29,7 +29,8 @@ from rich.table import Table
 
 from monitoring.queries import RUN_RESULT_METRICS, format_value
 from spark_job.pushgateway import GAUGES
-from spark_runs.object_store import METRICS_FILE, RUNS_PREFIX, SPACES_REGIONS, endpoint
+from spark_runs.object_store import METRICS_FILE, RUNS_PREFIX, SPACES_REGIONS
+from spark_runs.spaces_s3 import s3_client
 
 PROG = "python -m spark_runs.results"
 EXIT_USAGE = 2
@@ -93,7 +94,7 @@ def spaces_client(region: str, endpoint_url: str | None = None) -> Any:
         raise StoreError(
             "no Spaces key: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (see docs/data.md)"
         )
-    return session.client("s3", region_name=region, endpoint_url=endpoint_url or endpoint(region))
+    return s3_client(region, endpoint_url, session=session)
 
 
 def collect(runs: RunsInBucket) -> tuple[list[dict[str, Any]], list[str]]:

@@ -7,25 +7,14 @@ endpoint, signed with a Spaces access key (SigV4, path-style, as in the design p
 from datetime import datetime
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from spark_runs.live.digitalocean import Resource
+from spark_runs.spaces_s3 import delete_keys, s3_client
 
 
-def endpoint(region: str) -> str:
-    return f"https://{region}.digitaloceanspaces.com"
-
-
-def client(region: str, access_key_id: str, secret_access_key: str) -> Any:
-    return boto3.client(
-        "s3",
-        region_name=region,
-        endpoint_url=endpoint(region),
-        aws_access_key_id=access_key_id,
-        aws_secret_access_key=secret_access_key,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
+def client(
+    region: str, access_key_id: str, secret_access_key: str, endpoint_url: str | None = None
+) -> Any:
+    return s3_client(region, endpoint_url, access_key_id, secret_access_key)
 
 
 def buckets(listing: dict[str, Any]) -> list[Resource]:
@@ -58,6 +47,5 @@ def empty_and_delete(s3: Any, bucket: str) -> None:
             {"Key": item["Key"], "VersionId": item["VersionId"]}
             for item in [*(page.get("Versions") or ()), *(page.get("DeleteMarkers") or ())]
         ]
-        if objects:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+        delete_keys(s3, bucket, objects)
     s3.delete_bucket(Bucket=bucket)

@@ -22,8 +22,17 @@ def test_dockerd_runs_without_a_bridge_or_iptables_rules() -> None:
 
 
 def test_docker_is_installed_and_the_stand_in_base_built_before_the_tests() -> None:
-    install = {
+    install = [
         word for words in commands() if words[:2] == ["apt-get", "install"] for word in words
-    }
-    assert {"docker.io", "debootstrap"} <= install
+    ]
+    assert {"docker.io", "debootstrap"} <= set(install)
     assert position(".ci/standin-base/build") < position("make")
+
+
+def test_the_s3a_jars_and_versitygw_are_in_place_before_the_tests() -> None:
+    install = [
+        word for words in commands() if words[:2] == ["apt-get", "install"] for word in words
+    ]
+    assert {"maven", "golang-go"} <= set(install)
+    assert position("mvn") < position("make")
+    assert position("PATH=$(tools/versitygw/build):$PATH") < position("make")

@@ -7,8 +7,9 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from spark_job.s3a_jars import JARS, ChecksumError, Jar, install
+from spark_job.s3a_jars import JARS, MAVEN_LOCAL, ChecksumError, Jar, install, maven_local
 from spark_runs.image import spark_version
+from tests.support import unavailable
 
 SPARK_JARS = Path(pyspark.__file__).parent / "jars"
 
@@ -29,13 +30,50 @@ def test_hadoop_aws_matches_the_hadoop_that_spark_ships() -> None:
     assert by_artifact("hadoop-aws").version == shipped_version("hadoop-client-api")
 
 
-def test_spark_hadoop_cloud_is_the_pinned_spark_release_and_scala() -> None:
+def test_spark_hadoop_cloud_is_the_pinned_spark_minor_and_scala() -> None:
+    # Maven Central has no spark-hadoop-cloud 4.0.3 or 4.0.4: the newest 4.0.x it serves, never a
+    # release newer than the Spark that loads it.
     cloud = by_artifact("spark-hadoop-cloud")
     (spark_core,) = SPARK_JARS.glob("spark-core_*.jar")
-    assert spark_core.name.removeprefix("spark-core") == cloud.file_name.removeprefix(
-        "spark-hadoop-cloud"
-    )
-    assert cloud.version == spark_version()
+    scala = spark_core.name.removeprefix("spark-core_").split("-")[0]
+    assert cloud.artifact == f"spark-hadoop-cloud_{scala}"
+    release = [int(part) for part in spark_version().split(".")]
+    assert [int(part) for part in cloud.version.split(".")][:2] == release[:2]
+    assert [int(part) for part in cloud.version.split(".")] <= release
+
+
+def test_every_jar_has_a_pinned_sha256() -> None:
+    assert [jar.file_name for jar in JARS if not re.fullmatch(r"[0-9a-f]{64}", jar.sha256)] == []
+
+
+def pom_property(pom: Path, name: str) -> str:
+    match = re.search(rf"<{re.escape(name)}>([^<]+)</{re.escape(name)}>", pom.read_text())
+    assert match is not None, f"{pom} has no {name}"
+    return match.group(1)
+
+
+def test_the_sdk_bundle_is_the_version_the_spark_release_builds_with() -> None:
+    pom = MAVEN_LOCAL / "org/apache/spark/spark-parent_2.13" / spark_version()
+    pom = pom / f"spark-parent_2.13-{spark_version()}.pom"
+    if not pom.is_file():
+        unavailable(
+            f"{pom} is missing; fetch it with mvn -C dependency:get -Dtransitive=false "
+            f"-Dartifact=org.apache.spark:spark-parent_2.13:{spark_version()}:pom (tools/probe)"
+        )
+    assert by_artifact("bundle").version == pom_property(pom, "aws.java.sdk.v2.version")
+    assert by_artifact("hadoop-aws").version == pom_property(pom, "hadoop.version")
+
+
+def test_maven_local_jars_are_used_only_when_they_match_their_pin(tmp_path: Path) -> None:
+    good, bad = pinned("good", b"good"), pinned("bad", b"what was pinned")
+    for jar, content in ((good, b"good"), (bad, b"something else")):
+        (tmp_path / jar.repository_path).parent.mkdir(parents=True)
+        (tmp_path / jar.repository_path).write_bytes(content)
+    assert maven_local([good], tmp_path) == [tmp_path / good.repository_path]
+    with pytest.raises(ChecksumError, match=r"bad-1\.0\.jar has SHA-256 .* expected"):
+        maven_local([good, bad], tmp_path)
+    with pytest.raises(ChecksumError, match=r"mvn -C dependency:get .*org\.example:missing:1\.0"):
+        maven_local([pinned("missing", b"")], tmp_path)
 
 
 def test_the_aws_sdk_is_the_v2_bundle() -> None:

@@ -22,6 +22,35 @@ def test_a_refused_key_says_it_may_only_use_the_stacks_bucket() -> None:
     assert problem is not None and "access denied" in problem and "\n" not in problem
 
 
+def test_a_wrong_key_is_told_apart_from_a_refused_one_by_the_s3_error_code() -> None:
+    denied = [
+        "org.apache.hadoop.fs.s3a.AWSClientIOException",
+        "java.nio.file.AccessDeniedException",
+    ]
+    for code in ("InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        problem = store_problem(denied, "--output", BUCKET_URI, f"s3a://b/x: getFileStatus: {code}")
+        assert problem is not None and "the store refused the key" in problem
+        assert "AWS_SECRET_ACCESS_KEY" in problem
+
+
+@pytest.mark.parametrize(
+    "cause",
+    [
+        "java.net.ConnectException",
+        "java.net.UnknownHostException",
+        "java.net.SocketTimeoutException",
+    ],
+)
+def test_an_unreachable_store_names_the_endpoint_setting(cause: str) -> None:
+    problem = store_problem(
+        ["org.apache.hadoop.fs.s3a.AWSClientIOException", cause], "--input", BUCKET_URI
+    )
+    assert problem == (
+        f"--input {BUCKET_URI}: cannot reach the store at spark.hadoop.fs.s3a.endpoint; check the "
+        "endpoint (the bucket's region) and the network"
+    )
+
+
 def test_other_java_errors_are_not_store_problems() -> None:
     assert store_problem(["java.lang.OutOfMemoryError"], "--input", BUCKET_URI) is None
 

@@ -75,7 +75,7 @@ def test_base_is_apache_spark_pinned_by_tag_and_digest() -> None:
 def test_dependencies_come_before_any_code() -> None:
     code_copies = [i for i, line in enumerate(instructions()) if line.startswith("COPY")][2:]
     assert index_of("RUN pip3 install") < min(code_copies)
-    assert index_of('RUN if [ "${S3A_JARS}"') < min(code_copies)
+    assert index_of("RUN python3 /opt/spark-doks/build/s3a_jars.py") < min(code_copies)
 
 
 def test_sample_layer_is_built_from_the_generator_and_its_imports_only() -> None:
