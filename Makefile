@@ -63,7 +63,7 @@ dashboards: $(STAMP)
 demo: $(STAMP)
 	$(PYTHON) -m monitoring.demo $(DEMO_ARGS)
 
-## Static checks CI runs before the tests (lint, hadolint, workflows-schema, checkov).
+## Static checks CI runs before the tests (lint, hadolint, workflows-schema, checkov, zizmor).
 # Then zizmor, GitHub Actions' security linter, offline; the audit it skips and why: .github/zizmor.yml.
 check: lint hadolint workflows-schema checkov
 	$(VENV)/bin/zizmor --offline --config .github/zizmor.yml .github/
