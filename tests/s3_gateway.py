@@ -90,7 +90,7 @@ def _answers(url: str) -> bool:
 @contextmanager
 def versitygw(work_dir: Path) -> Iterator[Gateway]:
     """Start versitygw on 127.0.0.1 with new root keys; stop it on exit."""
-    binary = require_tool("versitygw")
+    binary = require_tool("versitygw", 'PATH="$(tools/versitygw/build):$PATH"')
     data, iam = work_dir / "posix", work_dir / "iam"
     data.mkdir(parents=True)
     iam.mkdir()

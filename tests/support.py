@@ -41,11 +41,12 @@ def schema_file(relative: str) -> Path:
     return directory / relative
 
 
-def require_tool(name: str) -> str:
-    """The path of an executable on PATH, e.g. prometheus or promtool."""
+def require_tool(name: str, install: str = "") -> str:
+    """The path of an executable on PATH, e.g. java; ``install`` says how to get it."""
     path = shutil.which(name)
     if path is None:
-        unavailable(f"{name} is not on PATH; install it (Debian: apt-get install {name})")
+        how = install or f"Debian: apt-get install {name}"
+        unavailable(f"{name} is not on PATH; install it ({how})")
     assert path is not None
     return path
 
