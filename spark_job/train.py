@@ -70,8 +70,8 @@ def parse_args(argv: Sequence[str]) -> Any:
     parser.add_argument(
         "--output",
         required=True,
-        help="result folder: a local path (written atomically), file:// or s3a:// URI; "
-        "never replaces a complete run",
+        help="result folder: a new local path (written atomically) or an empty folder, or a "
+        "file:// or s3a:// URI with no object under it; anything else is refused",
     )
     parser.add_argument("--fraction", type=float, default=1.0, help="share of rows used, in (0, 1]")
     parser.add_argument("--max-depth", type=int, default=5, help="tree depth, 1 to 30 (default: 5)")
@@ -261,11 +261,11 @@ def train(args: Any) -> dict[str, Any]:
     """The whole run; returns the metrics written to metrics.json."""
 
     check_local_input(args.input)
-    storage.refuse_local_complete(args.output)
+    storage.check_output_before_spark(args.output, args.input)
     local = local_task_slots(args.master) is not None
     spark = start_spark(APP_NAME, args.master, {**default_conf(args.master), **args.spark_conf})
     try:
-        storage.refuse_remote_complete(spark, args.output)
+        storage.check_output_with_spark(spark, args.output)
         frame = read_input(spark, args.input, args.format)
         rows, features = prepared_rows(frame, args.label_col, args.fraction, args.seed)
         rows = executor_independent(rows, _SPLIT).cache()
