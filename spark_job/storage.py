@@ -68,11 +68,9 @@ def check_output_before_spark(output: RunOutput, input_location: str) -> None:
     if target.is_symlink() and not target.exists():
         raise InputError(f"--output {shown} is a broken symbolic link; choose a new --output")
     source = _local_path(input_location)
-    if source is not None and source.exists() and _is_within(target, source):
-        raise InputError(
-            f"--output {shown} is --input {input_location} or inside it; choose a folder outside "
-            "the dataset"
-        )
+    inside_input = source is not None and source.exists() and _is_within(target, source)
+    if inside_input and target.resolve() == source.resolve():  # type: ignore[union-attr]
+        raise _inside_input(shown, input_location)
     if target.exists():
         if not target.is_dir():
             raise _existing_file(shown)
@@ -84,6 +82,8 @@ def check_output_before_spark(output: RunOutput, input_location: str) -> None:
             raise _not_empty(shown, names)
         _probe_write(shown, target)
         return
+    if inside_input:
+        raise _inside_input(shown, input_location)
     ancestor = target.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
@@ -260,6 +260,13 @@ def _not_empty(location: str, names: list[str]) -> InputError:
     return InputError(
         f"--output {location} already holds files ({shown}); the trainer writes only to a new "
         "path or an empty folder: choose a new --output"
+    )
+
+
+def _inside_input(location: str, input_location: str) -> InputError:
+    return InputError(
+        f"--output {location} is --input {input_location} or inside it; choose a folder outside "
+        "the dataset"
     )
 
 
