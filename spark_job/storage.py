@@ -220,7 +220,7 @@ def store_problem(java_classes: list[str], flag: str, location: str) -> str | No
             f"{flag} {location}: bucket {bucket} does not exist; create it or use the stack's "
             "bucket (pulumi stack output bucket)"
         )
-    if _ACCESS_DENIED in java_classes:
+    if _ACCESS_DENIED in java_classes and _local_path(location) is None:  # a bucket's key
         return (
             f"{flag} {location}: access denied; the Spaces key of this run may only use the "
             "stack's bucket (pulumi stack output bucket)"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from spark_job import storage
+from spark_job.cli import InputError
 from spark_job.session import start_spark
 from tests.spark_job.spark_support import run_trainer
 
@@ -193,9 +194,9 @@ def test_hadoops_check_refuses_a_prefix_holding_any_object(tmp_path: Path) -> No
         def check(name: str) -> None:
             storage.check_output_with_spark(spark, storage.parse_output((tmp_path / name).as_uri()))
 
-        with pytest.raises(storage.InputError, match="already holds files \\(deep\\)"):
+        with pytest.raises(InputError, match="already holds files \\(deep\\)"):
             check("holds")
-        with pytest.raises(storage.InputError, match="is an existing file"):
+        with pytest.raises(InputError, match="is an existing file"):
             check("afile")
         check("empty")
         check("new")
