@@ -403,8 +403,10 @@ def check_rows(
                 f"or drop those rows, or --exclude {name}"
             )
     for index, name in enumerate(text):
-        if name in categorical:
-            check_category_count(name, int(stats[f"values_{index}"]), max_bins)
+        # Approximate: far over the bound, refuse before indexing collects every value (an id
+        # column); near it, the exact count is checked once the values are indexed.
+        if name in categorical and stats[f"values_{index}"] > 2 * max_bins:
+            check_category_count(name, int(stats[f"values_{index}"]), max_bins, about=True)
     if stats["missing_labels"]:
         raise InputError(
             f"label column {label_col!r} has {stats['missing_labels']} missing values; fill or "
@@ -422,12 +424,13 @@ def check_rows(
     return RowStats(total, test_rows, categorical, not stats["text_labels"])
 
 
-def check_category_count(name: str, values: int, max_bins: int) -> None:
+def check_category_count(name: str, values: int, max_bins: int, about: bool = False) -> None:
     """A tree splits a categorical feature only if --max-bins covers its values and one slot for
     values unseen in training (Spark's DecisionTree.findSplits requirement)."""
     if values + 1 > max_bins:
         raise InputError(
-            f"feature column {name!r} has {values} distinct text values, more than --max-bins "
+            f"feature column {name!r} has {'about ' if about else ''}{values} distinct text "
+            f"values, more than --max-bins "
             f"{max_bins} allows for a categorical feature; --exclude {name} if it is an id, or "
             f"raise --max-bins above {values}"
         )

@@ -110,8 +110,8 @@ def write_parquet(path: Path, rows: list[tuple[object, ...]], schema: str) -> st
             lambda d: write_csv(
                 d / "id.csv", "id,label\n" + "".join(f"k{r},{r % 2}\n" for r in range(40))
             ),
-            ["--max-bins", "16"],
-            "feature column 'id' has 40 distinct text values, more than --max-bins 16 allows",
+            ["--max-bins", "32"],
+            "feature column 'id' has 40 distinct text values, more than --max-bins 32 allows",
         ),
         (
             lambda d: write_csv(d / "x.csv", "x0,label\n1,0\n"),
