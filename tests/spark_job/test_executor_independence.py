@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import pytest
-from pyspark.ml.classification import DecisionTreeClassificationModel
 
 from spark_job.session import start_spark
 from tests.spark_job.spark_support import (
@@ -19,6 +18,7 @@ from tests.spark_job.spark_support import (
     generate_dataset,
     run_trainer,
     standalone_cluster,
+    tree_of,
 )
 from tests.support import require_tool
 
@@ -32,7 +32,7 @@ SCAN_BY_TASK_SLOTS = ("--conf", "spark.sql.files.openCostInBytes=1")
 def tree(model: Path) -> str:
     """The model's debug string without its uid, which is random per run."""
     start_spark("read-tree", "local[1]", {})
-    debug = DecisionTreeClassificationModel.load(str(model)).toDebugString
+    debug = tree_of(model).toDebugString
     return re.sub(r"uid=[^,]+, ", "", debug, count=1)
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyspark.ml.classification import DecisionTreeClassificationModel
-from pyspark.ml.feature import VectorAssembler
+from pyspark.ml import PipelineModel
 from pyspark.sql import functions as F
 
 from spark_job import train
@@ -42,14 +41,13 @@ def held_out_accuracy(data: Path, model_uri: str, metrics: dict[str, Any]) -> fl
     spark = start_spark("test-reload", "local[1]", {})
     try:
         frame = spark.read.parquet(str(data))
-        rows, features = train.prepared_rows(frame, "label", metrics["fraction"], metrics["seed"])
+        rows, _ = train.prepared_rows(frame, "label", metrics["fraction"], metrics["seed"])
         held_out = rows.filter(F.col(train._SPLIT) < metrics["fraction"] * train.TEST_SHARE)
-        assembled = VectorAssembler(inputCols=features, outputCol="features").transform(held_out)
-        model = DecisionTreeClassificationModel.load(model_uri)
-        predicted = model.transform(assembled)
+        predicted = PipelineModel.load(model_uri).transform(held_out)
+        right = F.col(metrics["prediction_col"]) == F.col("label").cast("string")
         counts = predicted.agg(
             F.count("*").alias("rows"),
-            F.sum((F.col("prediction") == F.col("label")).cast("long")).alias("right"),
+            F.sum(right.cast("long")).alias("right"),
         ).collect()[0]
         assert counts["rows"] == metrics["test_rows"]
         return float(counts["right"]) / float(counts["rows"])

@@ -59,5 +59,5 @@ def test_classes_are_bounded_by_the_memory_of_one_tree_node() -> None:
     bins, features = 128, 10
     largest = MAX_NODE_STATS_MIB * 2**20 // (features * bins * 8)
     check_class_count(largest, features, bins, "label")
-    with pytest.raises(InputError, match=f"implies {largest + 1} classes"):
+    with pytest.raises(InputError, match=f"has {largest + 1} classes"):
         check_class_count(largest + 1, features, bins, "label")

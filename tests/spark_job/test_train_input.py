@@ -89,16 +89,34 @@ def write_parquet(path: Path, rows: list[tuple[object, ...]], schema: str) -> st
             "feature column 'day' is date, not numeric",
         ),
         (
-            lambda d: write_csv(d / "text.csv", "x0,x1,label\n1.0,2.0,0\n1.5,high,1\n"),
+            lambda d: write_csv(d / "gap.csv", "x0,x1,label\n1.0,2.0,0\n1.5,,1\n"),
             [],
-            "feature column 'x1' has 1 missing or non-numeric values",
+            "feature column 'x1' has 1 missing values; fill or drop those rows, or --exclude x1",
         ),
         (
             lambda d: write_parquet(
-                d / "fractional", [(1.0, 0.5), (2.0, 1.0)], "x0 double, label double"
+                d / "no-class", [(1.0, None), (2.0, 1.0)], "x0 double, label double"
             ),
             [],
-            "label column 'label' must hold class numbers 0, 1, 2, ...",
+            "label column 'label' has 1 missing values; fill or drop those rows",
+        ),
+        (lambda d: write_csv(d / "empty.csv", ""), [], "is empty (no columns); pass a CSV"),
+        (
+            lambda d: write_csv(d / "header.csv", "x0,label\n"),
+            [],
+            "the input has no data rows; pass a dataset with rows under its header",
+        ),
+        (
+            lambda d: write_csv(
+                d / "id.csv", "id,label\n" + "".join(f"k{r},{r % 2}\n" for r in range(40))
+            ),
+            ["--max-bins", "32"],
+            "feature column 'id' has 40 distinct text values, more than --max-bins 32 allows",
+        ),
+        (
+            lambda d: write_csv(d / "x.csv", "x0,label\n1,0\n"),
+            ["--exclude", "x9"],
+            "--exclude names 'x9', which is not a column of the input (columns: x0, label)",
         ),
         (
             lambda d: write_parquet(d / "tiny", [(1.0, 0), (2.0, 1)], "x0 double, label int"),
@@ -106,24 +124,27 @@ def write_parquet(path: Path, rows: list[tuple[object, ...]], schema: str) -> st
             "no rows left after --fraction",
         ),
         (
-            # Crashed the JVM (NegativeArraySizeException in the tree learner) before the bound.
             lambda d: write_parquet(
-                d / "huge-label",
-                [(float(row), 2_000_000_000 if row == 7 else row % 2) for row in range(60)],
+                d / "many-classes",
+                [(float(row), row) for row in range(60)],
                 "x0 double, label long",
             ),
-            [],
-            "label column 'label' implies 2000000001 classes (largest label 2000000000)",
+            ["--max-bins", str(2**20)],
+            "label column 'label' has 60 classes (distinct values)",
         ),
     ],
     ids=[
         "unreadable",
         "no-label",
         "date-feature",
-        "text-feature",
-        "fractional-label",
+        "missing-feature",
+        "missing-label",
+        "empty-csv",
+        "header-only",
+        "id-column",
+        "unknown-exclude",
         "empty",
-        "huge-label",
+        "many-classes",
     ],
 )
 def test_bad_data_is_an_input_error(
@@ -143,13 +164,13 @@ def test_bad_data_is_an_input_error(
 
 @pytest.mark.slow
 def test_the_process_prints_one_line_and_no_java_trace(tmp_path: Path) -> None:
-    location = write_csv(tmp_path / "text.csv", "x0,label\nabc,0\n")
+    location = write_csv(tmp_path / "gap.csv", "x0,label\n,0\n1,1\n")
     result = run_trainer("--input", location, "--output", str(tmp_path / "out"))
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if not line.startswith(JVM_NOTICE)]
     assert lines == [
-        "python -m spark_job.train: error: feature column 'x0' has 1 missing or non-numeric "
-        "values; fill or drop those rows"
+        "python -m spark_job.train: error: feature column 'x0' has 1 missing values; fill or "
+        "drop those rows, or --exclude x0"
     ]
     assert result.stdout == ""
     assert not (tmp_path / "out").exists()
@@ -186,3 +207,25 @@ def test_a_complete_local_run_is_refused_before_spark_starts(
     expect_input_error(capsys, argv, f"--output {output} already holds a complete run")
     assert (output / "metrics.json").read_text() == '{"accuracy": 0.9}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_bare_host_and_port_is_a_pushgateway_url(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--input", "in", "--output", "out"]
+    assert train.parse_args([*argv, "--pushgateway", "localhost:9091"]).pushgateway == (
+        "http://localhost:9091"
+    )
+    assert train.parse_args([*argv, "--pushgateway", "https://pg:443/"]).pushgateway == (
+        "https://pg:443/"
+    )
+    expect_input_error(
+        capsys,
+        [*argv, "--pushgateway", "localhost"],
+        "--pushgateway localhost is not a Pushgateway address; use HOST:PORT or http://HOST:PORT",
+    )
+
+
+def test_max_bins_help_gives_the_trainers_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        train.parse_args(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "(default: 128; Spark's own default is 32)" in help_text
