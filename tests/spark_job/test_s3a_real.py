@@ -141,8 +141,9 @@ def cluster_runs(
     s3a_conf: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
-    """A Parquet and a CSV run on a 2-worker cluster, event logs in the bucket; then the second
-    attempt at the Parquet run's output, while the cluster is still up."""
+    """A Parquet and a CSV run on a 2-worker cluster, each into an attempt folder under its run
+    as the SparkApplication writes it, event logs in the bucket; then a second run at the
+    Parquet run's complete attempt, while the cluster is still up."""
     work = tmp_path_factory.mktemp("cluster")
     with pytest.MonkeyPatch.context() as patch:
         # Workers pass their environment to the executors they start: the keys, as a pod's
@@ -160,18 +161,35 @@ def cluster_runs(
                 output = BUCKET.run_uri(name)
                 process = trainer(
                     "--input", f"s3a://{BUCKET.name}/{source}", "--format", fmt,
-                    "--output", output, *common, key=gateway.root,
+                    "--output", output, "--attempt-folder", *common, key=gateway.root,
                 )  # fmt: skip
                 status, stderr = finish(process)
                 assert status == 0, stderr[-3000:]
-                runs[name] = read_json(bucket, f"{RUNS_PREFIX}{name}/{METRICS_FILE}")
+                listing = bucket.list_objects_v2(Bucket=BUCKET.name, Prefix=f"{RUNS_PREFIX}{name}/")
+                (marker,) = [
+                    item["Key"]
+                    for item in listing["Contents"]
+                    if item["Key"].endswith(f"/{METRICS_FILE}")
+                ]
+                runs[name] = read_json(bucket, marker)
+                assert marker == attempt_prefix(name, runs[name]) + METRICS_FILE
             before = outside_events(objects(bucket))
+            complete = output_uri("train-parquet", runs["train-parquet"])
             again = trainer(
                 "--input", f"s3a://{BUCKET.name}/data/parquet",
-                "--output", BUCKET.run_uri("train-parquet"), *common, key=gateway.root,
+                "--output", complete, *common, key=gateway.root,
             )  # fmt: skip
             runs["second"] = (*finish(again), before, objects(bucket))
             yield runs
+
+
+def attempt_prefix(name: str, metrics: dict[str, Any]) -> str:
+    """The key prefix of the run's attempt whose metrics these are (its application id)."""
+    return f"{RUNS_PREFIX}{name}/{metrics['application_id']}/"
+
+
+def output_uri(name: str, metrics: dict[str, Any]) -> str:
+    return f"{BUCKET.run_uri(name)}/{metrics['application_id']}"
 
 
 def test_a_cluster_run_reads_parquet_and_csv_from_s3a_and_writes_its_model_there(
@@ -182,16 +200,20 @@ def test_a_cluster_run_reads_parquet_and_csv_from_s3a_and_writes_its_model_there
     assert parquet["rows"] == csv["rows"] == ROWS
     assert parquet["input"] == f"s3a://{BUCKET.name}/data/parquet"
     for name in ("train-parquet", "train-csv"):
-        listing = bucket.list_objects_v2(Bucket=BUCKET.name, Prefix=f"{RUNS_PREFIX}{name}/")
+        prefix = attempt_prefix(name, cluster_runs[name])
+        listing = bucket.list_objects_v2(Bucket=BUCKET.name, Prefix=prefix)
         modified = {item["Key"]: item["LastModified"] for item in listing["Contents"]}
-        marker = modified.pop(f"{RUNS_PREFIX}{name}/{METRICS_FILE}")
-        assert any("/model/data/" in key for key in modified)
+        marker = modified.pop(f"{prefix}{METRICS_FILE}")
         assert marker >= max(modified.values())  # metrics.json last
         # The magic committer's _SUCCESS is a JSON manifest naming the committer and the files
-        # the executors' tasks wrote (FileOutputCommitter's is empty).
-        success = read_json(bucket, f"{RUNS_PREFIX}{name}/model/data/_SUCCESS")
-        assert success["committer"] == "magic"
-        assert success["filenames"]
+        # the executors' tasks wrote (FileOutputCommitter's is empty); the PipelineModel's
+        # stages each write their data so.
+        successes = [key for key in modified if key.endswith("/data/_SUCCESS")]
+        assert successes and all(key.startswith(f"{prefix}model/stages/") for key in successes)
+        for key in successes:
+            success = read_json(bucket, key)
+            assert success["committer"] == "magic"
+            assert success["filenames"]
 
 
 def test_a_second_run_to_a_complete_output_is_refused_and_touches_nothing(
@@ -206,7 +228,8 @@ def test_a_second_run_to_a_complete_output_is_refused_and_touches_nothing(
     assert after[f"{BUCKET.name}/{EVENTS_PREFIX}"][0] == '"d41d8cd98f00b204e9800998ecf8427e"'
     assert status == 2
     assert stderr == (
-        f"{PROG}: error: --output {BUCKET.run_uri('train-parquet')} already holds a complete run "
+        f"{PROG}: error: --output {output_uri('train-parquet', cluster_runs['train-parquet'])} "
+        "already holds a complete run "
         "(metrics.json); choose a new --output, or remove that run first"
     )
 
@@ -264,7 +287,8 @@ def test_the_results_command_and_the_sweep_read_the_runs_through_boto3(
         store = results.RunsInBucket(
             results.spaces_client(REGION, gateway.endpoint_url), BUCKET.name
         )
-        text = store.metrics_text("train-parquet")
+        attempt = cluster_runs["train-parquet"]["application_id"]
+        text = store.metrics_text("train-parquet", attempt)
     assert status == 0
     printed = capsys.readouterr().out
     for name in ("train-parquet", "train-csv"):
