@@ -136,6 +136,7 @@ class Session:
     def __init__(self, stack: auto.Stack, plane: ControlPlane) -> None:
         self.stack = stack
         self.plane = plane
+        self.operator_errors: list[Exception] = []
 
     def applications(self) -> list[dict[str, Any]]:
         listed = self.plane.get(APPS)
@@ -146,12 +147,27 @@ class Session:
         before = {app["metadata"]["uid"] for app in self.applications()}
 
         def operator() -> None:
+            try:
+                play()
+            except Exception as error:  # the update would wait out its timeout: say why
+                self.operator_errors.append(error)
+
+        def play() -> None:
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
                 new = [a for a in self.applications() if a["metadata"]["uid"] not in before]
                 if new:
                     name = new[0]["metadata"]["name"]
-                    status: dict[str, Any] = {"applicationState": {"state": state}}
+                    # The operator stamps terminationTime on every path to COMPLETED or FAILED
+                    # (spark-operator 2.5.2 internal/controller/sparkapplication/controller.go:448,
+                    # 979, 989); run_outcome reads it to tell this run's end from an earlier one.
+                    ended = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                    status: dict[str, Any] = {
+                        "applicationState": {"state": state},
+                        # The CRD requires driverInfo; the operator fills it at submission.
+                        "driverInfo": {"podName": f"{name}-driver"},
+                        "terminationTime": ended,
+                    }
                     if message:
                         status["applicationState"]["errorMessage"] = message
                     self.plane.request(
@@ -170,9 +186,13 @@ class Session:
     def up(self, state: str | None, message: str = "") -> tuple[auto.UpResult, Output]:
         out = Output()
         thread = None if state is None else self.write_state_when_created(state, message)
-        result = self.stack.up(on_output=out)
-        if thread is not None:
-            thread.join(timeout=60)
+        try:
+            result = self.stack.up(on_output=out)
+        finally:
+            if thread is not None:
+                thread.join(timeout=60)
+            if self.operator_errors:
+                raise AssertionError(f"the suite's operator failed: {self.operator_errors.pop()}")
         return result, out
 
 
