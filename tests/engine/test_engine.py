@@ -272,10 +272,18 @@ def test_refresh_then_up_is_a_no_op(session: Session) -> None:
 
 def _normalize(text: str) -> str:
     lines = []
+    # Each run's name, by order of appearance: the old and the new run stay distinct.
+    runs: dict[str, str] = {}
     for line in text.splitlines():
         if re.match(r"\s*(Duration|View in Browser|@ previewing)", line):
             continue
-        lines.append(re.sub(r"train-[0-9a-z-]+", "train-<run>", line.rstrip()))
+        line = re.sub(
+            r"train-[0-9a-f]{12}\b",
+            lambda m: runs.setdefault(m[0], f"train-<run-{len(runs) + 1}>"),
+            line.rstrip(),
+        )
+        # The default provider's id is a fresh UUID per stack.
+        lines.append(re.sub(r"::[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\]", "::<id>]", line))
     return "\n".join(lines).strip() + "\n"
 
 
@@ -285,7 +293,8 @@ def test_preview_diff_after_executor_instances_shows_one_replacement(session: Se
     result = session.stack.preview(diff=True, on_output=out)
     summary = {k: v for k, v in result.change_summary.items() if k != "same"}
     assert summary == {"replace": 1}, out.text
-    replaced = [line for line in out.lines if re.match(r"\s*\+-", line)]
+    # Resource lines only: the summary's "+-1 to replace" starts with the same sign.
+    replaced = [line for line in out.lines if re.match(r"\s*\+-\S+: \(", line)]
     assert replaced and all("SparkApplication" in line for line in replaced), out.text
     assert "kubeconfig" not in out.text.lower() and "Secret" not in out.text
     text = _normalize(out.text)
