@@ -254,6 +254,7 @@ def run_offline(
     stack: str,
     mocks: PlatformMocks | None = None,
     cli_version: str | None = PINNED_CLI,
+    preview: bool = False,
 ) -> OfflineRun:
     """Run the program for ``stack`` under mocks, on the config the Pulumi CLI would hand it.
 
@@ -261,7 +262,8 @@ def run_offline(
     ones, values as ``pulumi config set`` writes them), which gets the ``Pulumi.yaml`` defaults
     and type checks of the CLI (infra.cli_config), or an already loaded StackConfig.
     ``mocks`` replaces the default provider stand-ins (e.g. to script how a run ends);
-    ``cli_version`` is the Pulumi CLI the engine answers for (None: one without version checks).
+    ``cli_version`` is the Pulumi CLI the engine answers for (None: one without version checks);
+    ``preview`` runs it as `pulumi preview` does (``pulumi.runtime.is_dry_run()``).
     Raises StackConfigError where the CLI would refuse the config, and SettingsError (before any
     resource is declared) where the program does.
     """
@@ -271,7 +273,7 @@ def run_offline(
     run = OfflineRun(stack=stack)
     mocks = mocks or PlatformMocks()
     pulumi.runtime.set_mocks(
-        mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks, run)
+        mocks, project=PROJECT, stack=stack, preview=preview, monitor=RecordingMonitor(mocks, run)
     )
     SETTINGS.engine = VersionedEngine(cli_version)
     pulumi.runtime.set_all_config(dict(loaded.values), sorted(loaded.secret_keys))

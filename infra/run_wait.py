@@ -68,8 +68,11 @@ def run_outcome(
             "pulumi up --replace with the SparkApplication's URN."
         )
         ended = ended_at(status or {})
-        # Whole seconds: the operator writes RFC 3339 times without fractions.
-        if ended is not None and ended >= up_started.replace(microsecond=0):
+        # A preview creates nothing, so a FAILED status in it is always an earlier run's, handed
+        # back from state. The time test alone misjudges a preview started within the second
+        # that run ended (whole seconds: the operator writes RFC 3339 times without fractions).
+        this_run = not pulumi.runtime.is_dry_run()
+        if this_run and ended is not None and ended >= up_started.replace(microsecond=0):
             raise RunFailedError(message)
         pulumi.log.warn(f"an earlier run, not this update, ended FAILED (runState): {message}")
     return str(state.get("state", ""))

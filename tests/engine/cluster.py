@@ -226,9 +226,17 @@ class ControlPlane:
         """One API call as the cluster admin; the decoded JSON answer."""
         data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": content_type or "application/json"}
-        request = urllib.request.Request(self.server + path, data, headers, method=method)
-        with urllib.request.urlopen(request, context=self._context(), timeout=30) as response:
-            return json.loads(response.read() or b"null")
+        for attempt in range(30):
+            request = urllib.request.Request(self.server + path, data, headers, method=method)
+            try:
+                with urllib.request.urlopen(request, context=self._context(), timeout=30) as reply:
+                    return json.loads(reply.read() or b"null")
+            except urllib.error.HTTPError as error:
+                # 429 + Retry-After: a fresh server (or a just-established CRD) not serving yet.
+                if error.code != 429 or attempt == 29:
+                    raise
+                time.sleep(float(error.headers.get("Retry-After") or 1))
+        raise AssertionError("unreachable")
 
     def get(self, path: str) -> Any | None:
         """The object at path, or None when the server answers 404."""

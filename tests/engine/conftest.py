@@ -52,7 +52,7 @@ def control_plane(engine: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         name = crd["metadata"]["name"]
         for _ in range(60):
             got = plane.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-            conditions = (got or {}).get("status", {}).get("conditions", [])
+            conditions = ((got or {}).get("status") or {}).get("conditions") or []
             if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
                 break
             time.sleep(1)

@@ -139,3 +139,14 @@ def test_a_run_that_failed_before_this_update_is_reported_and_fails_nothing(
     assert run.outputs["runState"] == "FAILED"
     (warning,) = [r.message for r in caplog.records if "FAILED" in r.message]
     assert "earlier run" in warning and "spark-doks:runId" in warning
+
+
+def test_a_preview_never_fails_for_a_failed_run_however_recently_it_ended(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A preview creates nothing: a FAILED status in it comes from state, even one written in the
+    # same second the preview started (the engine suite's preview right after a FAILED `up`).
+    with caplog.at_level(logging.WARNING):
+        run = run_offline({}, "dev", EndingMocks("FAILED"), preview=True)
+    assert run.outputs["runState"] == "FAILED"
+    assert any("earlier run" in r.message for r in caplog.records)
