@@ -1,8 +1,7 @@
-"""Test-run rules that hold for every test: live and engine tests only on request, and a preflight.
+"""Test-run rules that hold for every test: live tests only on request, and a preflight.
 
 Live tests: `make test`, `make test-quick`, CI and a bare `pytest` deselect them whatever their -m,
 so a machine that happens to hold a DigitalOcean token never creates resources by accident.
-Engine tests (tests/engine) run only with --engine (make test-engine) until the suite has run.
 
 Preflight: when the run selects slow tests (real Spark, Prometheus, the Pushgateway) and one of
 those tools is missing, CI=true stops before the first test with the install command instead of
@@ -15,8 +14,6 @@ from monitoring import preflight
 from tests.support import in_ci
 
 LIVE_OPTION = "--live"
-# The engine suite has not completed a run yet, so make test and CI leave it out (make test-engine).
-ENGINE_OPTION = "--engine"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -24,11 +21,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         LIVE_OPTION,
         action="store_true",
         help="run the tests marked live: they create and destroy a real DigitalOcean stack",
-    )
-    parser.addoption(
-        ENGINE_OPTION,
-        action="store_true",
-        help="run the tests marked engine: the real Pulumi CLI against a local API server",
     )
 
 
@@ -40,9 +32,8 @@ def _deselect(config: pytest.Config, items: list[pytest.Item], marker: str) -> N
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for option, marker in ((LIVE_OPTION, "live"), (ENGINE_OPTION, "engine")):
-        if not config.getoption(option):
-            _deselect(config, items, marker)
+    if not config.getoption(LIVE_OPTION):
+        _deselect(config, items, "live")
 
 
 def _slow_tests_selected(config: pytest.Config) -> bool:
