@@ -484,25 +484,7 @@ def test_tasks_finished_runs_on_the_driver_counter_then_on_the_pushed_count(
     (completed, *_) = by_name("total_tasks").targets
     expr = render(completed.expr, application_id="local-1")
     cases = [("1m", 80), ("2m15s", 180), ("3m", 201), ("5m", 201)]
-    test = {
-        "evaluation_interval": "15s",
-        "tests": [
-            {
-                "interval": "15s",
-                "input_series": series,
-                "promql_expr_test": [
-                    {
-                        "expr": expr,
-                        "eval_time": at,
-                        "exp_samples": [{"labels": '{application_id="local-1"}', "value": value}],
-                    }
-                    for at, value in cases
-                ],
-            }
-        ],
-    }
-    result = promtool(tmp_path, "test", "rules", str(write(tmp_path / "test.yml", test)))
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_expr_values(tmp_path, series, expr, cases)
 
 
 def test_active_tasks_never_exceed_the_slots_of_their_executor(tmp_path: Path) -> None:
@@ -519,6 +501,14 @@ def test_active_tasks_never_exceed_the_slots_of_their_executor(tmp_path: Path) -
     (active, _) = by_name("active_tasks_vs_slots").targets
     expr = render(active.expr, application_id="local-1")
     expected = [("0s", 0), ("15s", 2), ("30s", 3), ("45s", 2), ("1m", 2), ("75s", 0)]
+    assert_expr_values(tmp_path, series, expr, expected)
+
+
+def assert_expr_values(
+    tmp_path: Path, series: list[dict[str, str]], expr: str, cases: list[tuple[str, float]]
+) -> None:
+    """promtool's unit test: ``expr`` over ``series`` gives each value at its time, for the
+    application local-1 (every sample 15 s apart)."""
     test = {
         "evaluation_interval": "15s",
         "tests": [
@@ -531,7 +521,7 @@ def test_active_tasks_never_exceed_the_slots_of_their_executor(tmp_path: Path) -
                         "eval_time": at,
                         "exp_samples": [{"labels": '{application_id="local-1"}', "value": value}],
                     }
-                    for at, value in expected
+                    for at, value in cases
                 ],
             }
         ],
