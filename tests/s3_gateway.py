@@ -10,7 +10,6 @@ import os
 import secrets
 import socket
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,9 +27,9 @@ from spark_runs.object_store import ACCESS_KEY_ENV, SECRET_KEY_ENV
 from spark_runs.spaces_s3 import s3_client
 from spark_runs.standalone import LOOPBACK, free_port, stop_process_group
 from tests.support import require_tool, unavailable
+from tests.waiting import wait_while_running
 
 REGION = "fra1"
-START_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -122,11 +121,10 @@ def versitygw(work_dir: Path) -> Iterator[Gateway]:
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not _answers(url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"versitygw did not start on {url}: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
+        try:
+            wait_while_running(f"versitygw on {url}", process, lambda: _answers(url) or None)
+        except AssertionError as error:
+            raise RuntimeError(f"{error}: {log.read_text()[-2000:]}") from None
         yield Gateway(url, root, log)
     finally:
         stop_process_group(process)
