@@ -32,7 +32,7 @@ GRAFANA_VALUES_FILE = Path(__file__).with_name("observability_grafana_values.yam
 PROMETHEUS_RELEASE = "prometheus"
 GRAFANA_RELEASE = "grafana"
 ADMIN_SECRET = "grafana-admin"
-ADMIN_USER = "admin"
+ADMIN_PASSWORD_KEY = "admin-password"
 DASHBOARD_PROVIDER = "spark-doks"
 PUSHGATEWAY_PORT = 9091
 # Alertmanager reads the Slack webhook from this Secret, mounted as a file: the URL never enters
@@ -113,7 +113,7 @@ def alertmanager_values() -> dict[str, Any]:
 
 def grafana_values(namespace: str) -> dict[str, Any]:
     values: dict[str, Any] = yaml.safe_load(GRAFANA_VALUES_FILE.read_text())
-    values["admin"]["existingSecret"] = ADMIN_SECRET
+    values["admin"] = {"existingSecret": ADMIN_SECRET, "passwordKey": ADMIN_PASSWORD_KEY}
     values["datasources"] = {
         "datasources.yaml": {
             "apiVersion": 1,
@@ -169,7 +169,7 @@ class Observability(pulumi.ComponentResource):
             f"{name}-grafana-admin",
             metadata=meta(name=ADMIN_SECRET, namespace=namespace_name),
             type="Opaque",
-            string_data={"admin-user": ADMIN_USER, "admin-password": password.result},
+            string_data={ADMIN_PASSWORD_KEY: password.result},
             opts=child,
         )
         prometheus_dependencies: list[pulumi.Resource] = []

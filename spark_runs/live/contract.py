@@ -31,7 +31,9 @@ PROMETHEUS_SERVICE = ("monitoring", "prometheus-server", 80)
 GRAFANA_SERVICE = ("monitoring", "grafana", 80)
 # spaces branch: in the job namespace (jobNamespace, default spark-jobs) beside the runs it shows
 HISTORY_SERVER_SERVICE = ("spark-jobs", "spark-history-server", 18080)
-GRAFANA_ADMIN_SECRET = ("monitoring", "grafana-admin", "admin-user", "admin-password")
+# Grafana's admin: the user is a chart value, the password is in a Secret (namespace, name, key).
+GRAFANA_ADMIN_USER = "admin"
+GRAFANA_ADMIN_SECRET = ("monitoring", "grafana-admin", "admin-password")
 
 
 def stack_tag(stack: str) -> str:

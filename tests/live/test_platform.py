@@ -219,8 +219,8 @@ def test_4_model_and_metrics_are_in_the_bucket_and_the_history_server_lists_the_
 
 
 def test_5_grafana_lists_the_provisioned_dashboards(live: Live) -> None:
-    namespace, secret, user_key, password_key = contract.GRAFANA_ADMIN_SECRET
-    user = secret_value(live.kubeconfig, namespace, secret, user_key)
+    namespace, secret, password_key = contract.GRAFANA_ADMIN_SECRET
+    user = contract.GRAFANA_ADMIN_USER
     password = secret_value(live.kubeconfig, namespace, secret, password_key)
     expected = {json.loads(text)["uid"] for text in dashboard_files().values()}
     deadline = live.stack.deadline.within(plan.CHECK_SECONDS)

@@ -2,6 +2,7 @@
 declares for a live stack (run under Pulumi's mocks)."""
 
 import pytest
+from pulumi.runtime.rpc import unwrap_rpc_secret
 
 from infra.offline import OfflineRun, run_offline
 from infra.settings import CONFIG_KEYS, PROJECT
@@ -40,3 +41,22 @@ def test_every_named_digitalocean_resource_names_the_live_stack(live_run: Offlin
     assert named, "the program declares no named DigitalOcean resource"
     # What the sweeper can find by name after the state is lost.
     assert all(live_stack_in(name) == STACK for name in named), named
+
+
+def test_grafana_login_is_the_one_the_program_declares(live_run: OfflineRun) -> None:
+    namespace, name, password_key = contract.GRAFANA_ADMIN_SECRET
+    (secret,) = [
+        r
+        for r in live_run.of_type("kubernetes:core/v1:Secret")
+        if r.inputs["metadata"]["name"] == name
+    ]
+    assert secret.inputs["metadata"]["namespace"] == namespace
+    assert set(unwrap_rpc_secret(secret.inputs["stringData"])) == {password_key}
+    (grafana,) = [
+        r
+        for r in live_run.of_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs["chart"] == "grafana"
+    ]
+    values = grafana.inputs["values"]
+    assert values["env"]["GF_SECURITY_ADMIN_USER"] == contract.GRAFANA_ADMIN_USER
+    assert values["admin"] == {"existingSecret": name, "passwordKey": password_key}
