@@ -203,7 +203,11 @@ class Cluster(pulumi.ComponentResource):
             self.cluster.id,
             self.cluster.name,
             self.cluster.endpoint,
-            self.cluster.kube_configs.apply(lambda configs: configs[0].cluster_ca_certificate),
+            # kubeConfigs is secret (it holds an admin token); its CA certificate is public (the
+            # API server presents it), so the kubeconfig stays out of the previews' redaction.
+            pulumi.Output.unsecret(
+                self.cluster.kube_configs.apply(lambda configs: configs[0].cluster_ca_certificate)
+            ),
         ).apply(lambda values: exec_kubeconfig(*values))
         # cluster_identifier: only a new cluster replaces the provider (and what it manages).
         self.provider = kubernetes.Provider(

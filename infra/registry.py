@@ -13,6 +13,8 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 import pulumi_random as random
 
+from infra.preview_mirror import REDACTED
+
 # Push credentials are renewed on the first `up` of each half day (UTC) and stay valid for a day
 # (the policy pack's limit for write credentials), so every `up` that pushes, also a retry days
 # later, starts with at least 12 hours left on them.
@@ -36,7 +38,13 @@ class RegistryLogin:
 
 
 def registry_login(docker_config_json: str, server: str) -> RegistryLogin:
-    """User and password from a docker config (``auths[server].auth`` is base64 ``user:pass``)."""
+    """User and password from a docker config (``auths[server].auth`` is base64 ``user:pass``).
+
+    A preview of the mirror (infra/preview_mirror.py) holds the redacted config: its login is
+    redacted in full, as every part of it is in the mirror's state.
+    """
+    if docker_config_json == REDACTED:
+        return RegistryLogin(server=REDACTED, username=REDACTED, password=REDACTED)
     auth = json.loads(docker_config_json)["auths"][server]["auth"]
     username, _, password = base64.b64decode(auth).decode().partition(":")
     return RegistryLogin(server=server, username=username, password=password)

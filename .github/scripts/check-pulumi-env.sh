@@ -18,10 +18,10 @@ fi
 case "$backend_url" in
   s3://*)
     if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ]; then
-      missing "secret PULUMI_CONFIG_PASSPHRASE_<STACK> is empty: add the stack's passphrase as a secret of this job's environment (never a repository secret)"
+      missing "the state's passphrase is empty: add PULUMI_CONFIG_PASSPHRASE_<STACK> (dev, production) or PREVIEW_CONFIG_PASSPHRASE (preview) as a secret of this job's environment (never a repository secret)"
     fi
     if [ -z "${AWS_ACCESS_KEY_ID:-}" ] || [ -z "${AWS_SECRET_ACCESS_KEY:-}" ]; then
-      missing "secrets STATE_ACCESS_KEY_ID / STATE_SECRET_ACCESS_KEY are empty: add this environment's key to the state bucket as secrets of this job's environment (never repository secrets)"
+      missing "the state bucket's key is empty: add STATE_ACCESS_KEY_ID / STATE_SECRET_ACCESS_KEY (dev, production) or MIRROR_ACCESS_KEY_ID / MIRROR_SECRET_ACCESS_KEY (preview) as secrets of this job's environment (never repository secrets)"
     fi
     if [[ "$backend_url" != *"endpoint="* ]]; then
       missing "variable PULUMI_BACKEND_URL has no endpoint= parameter, so state would go to AWS S3: use s3://BUCKET?endpoint=REGION.digitaloceanspaces.com&region=REGION&s3ForcePathStyle=true"
@@ -36,6 +36,17 @@ case "$backend_url" in
     missing "variable PULUMI_BACKEND_URL must be an s3:// Spaces URL or empty (Pulumi Cloud): a runner's own storage starts empty on every run"
     ;;
 esac
+
+# Deploy jobs also publish the preview mirror (infra/preview_mirror.py); they declare both.
+if [ -n "${PREVIEW_BACKEND_URL+declared}" ]; then
+  case "${PREVIEW_BACKEND_URL}" in
+    s3://*endpoint=*) ;;
+    *) missing "variable PREVIEW_BACKEND_URL must be the preview mirror's bucket, s3://BUCKET?endpoint=REGION.digitaloceanspaces.com&region=REGION&s3ForcePathStyle=true (docs/ci-cd.md)" ;;
+  esac
+  if [ -z "${PREVIEW_CONFIG_PASSPHRASE:-}" ]; then
+    missing "secret PREVIEW_CONFIG_PASSPHRASE is empty: add the preview mirror's passphrase (the preview environment's) as a secret of this job's environment"
+  fi
+fi
 
 if [ "$problems" -gt 0 ]; then
   exit 1

@@ -49,8 +49,8 @@ def test_a_complete_setup_passes_and_prints_no_value(setup: dict[str, str], back
 @pytest.mark.parametrize(
     ("removed", "named"),
     [
-        ("PULUMI_CONFIG_PASSPHRASE", "secret PULUMI_CONFIG_PASSPHRASE_<STACK>"),
-        ("AWS_ACCESS_KEY_ID", "STATE_ACCESS_KEY_ID"),
+        ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_<STACK> (dev, production)"),
+        ("AWS_ACCESS_KEY_ID", "STATE_ACCESS_KEY_ID / STATE_SECRET_ACCESS_KEY (dev, production)"),
         ("AWS_SECRET_ACCESS_KEY", "STATE_SECRET_ACCESS_KEY"),
         ("DIGITALOCEAN_TOKEN", "secret DIGITALOCEAN_TOKEN"),
         ("PULUMI_BACKEND_URL", "PULUMI_ACCESS_TOKEN (Pulumi Cloud)"),
@@ -83,3 +83,34 @@ def test_an_empty_environment_names_every_missing_setting() -> None:
     result = run({})
     assert result.returncode == 1
     assert len(result.stdout.splitlines()) == 2
+
+
+MIRROR_SETUP = {
+    "PREVIEW_BACKEND_URL": SPACES_URL.replace("spark-doks-state", "spark-doks-preview"),
+    "PREVIEW_CONFIG_PASSPHRASE": "preview-passphrase-value-6",
+}
+
+
+def test_a_deploy_job_that_publishes_the_preview_mirror_passes_with_its_settings() -> None:
+    result = run({**SPACES_SETUP, **MIRROR_SETUP})
+    assert result.returncode == 0, result.stdout
+    for value in MIRROR_SETUP.values():
+        assert value not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("changed", "named"),
+    [
+        ({"PREVIEW_BACKEND_URL": ""}, "variable PREVIEW_BACKEND_URL"),
+        ({"PREVIEW_BACKEND_URL": "s3://spark-doks-preview"}, "variable PREVIEW_BACKEND_URL"),
+        ({"PREVIEW_CONFIG_PASSPHRASE": ""}, "secret PREVIEW_CONFIG_PASSPHRASE"),
+    ],
+)
+def test_a_deploy_job_names_a_missing_preview_mirror_setting(
+    changed: dict[str, str], named: str
+) -> None:
+    # GitHub sets an unset variable or secret that a job names to the empty string.
+    result = run({**SPACES_SETUP, **MIRROR_SETUP, **changed})
+    assert result.returncode == 1
+    (line,) = result.stdout.splitlines()
+    assert named in line

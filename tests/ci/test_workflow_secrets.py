@@ -4,8 +4,11 @@ Pull request code can edit the workflow it runs in, so what a pull request can r
 its jobs' environment holds, plus every repository secret. The workflows therefore keep every
 secret in an environment (no job needs a repository secret), run every pull request job in the
 `preview` environment, never in `dev` or `production` (whose deployment branch rule admits only
-`main`), and give each stack its own passphrase. GitHub sends a job only the secrets it names,
-unless it names them dynamically; these tests read which ones each job names.
+`main`), and give each stack its own passphrase, held only where that stack deploys. Previews diff
+the preview mirror (infra/preview_mirror.py), which has its own passphrase and bucket, so the
+`preview` environment holds no stack's passphrase or state key. GitHub sends a job only the
+secrets it names, unless it names them dynamically; these tests read which ones each job names,
+and what docs/ci-cd.md tells the user to store in each environment.
 """
 
 import re
@@ -18,22 +21,22 @@ import yaml
 from tests.support import REPO_ROOT
 
 WORKFLOWS_DIR = REPO_ROOT / ".github" / "workflows"
+SETUP_DOC = REPO_ROOT / "docs" / "ci-cd.md"
 PULL_REQUEST_EVENTS = {"pull_request", "pull_request_target", "pull_request_review"}
 # Events that run with the base repository's secrets on what a pull request brought.
 PRIVILEGED_PULL_REQUEST_EVENTS = {"pull_request_target", "workflow_run"}
 PREVIEW_ENVIRONMENT = "preview"
 DEPLOY_ENVIRONMENTS = {"dev": "dev", "prod": "production"}
 # Everything the `preview` environment holds, all of it readable by pull request code: a read-only
-# DigitalOcean token, a key that can only read the state bucket, and the stacks' passphrases.
+# DigitalOcean token, a key that can only read the preview mirror's bucket, and the mirror's
+# passphrase. The mirror holds every stack's state with its secrets redacted.
 PREVIEW_SECRETS = {
     "DIGITALOCEAN_TOKEN",
-    "STATE_ACCESS_KEY_ID",
-    "STATE_SECRET_ACCESS_KEY",
-    "PULUMI_ACCESS_TOKEN",
-    "PULUMI_CONFIG_PASSPHRASE_ACCOUNT",
-    "PULUMI_CONFIG_PASSPHRASE_DEV",
-    "PULUMI_CONFIG_PASSPHRASE_PROD",
+    "MIRROR_ACCESS_KEY_ID",
+    "MIRROR_SECRET_ACCESS_KEY",
+    "PREVIEW_CONFIG_PASSPHRASE",
 }
+MIRROR_PASSPHRASE = "PREVIEW_CONFIG_PASSPHRASE"
 # The provider's Spaces key creates buckets and keys, so it can reach every bucket of the team.
 DEPLOY_ONLY_SECRETS = {"SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY"}
 SECRET_REFERENCE = re.compile(r"\bsecrets\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
@@ -132,26 +135,75 @@ def test_only_main_deploys_and_only_to_its_own_environment() -> None:
 def test_each_deploy_job_reads_its_own_stack_passphrase_and_no_other(stack: str) -> None:
     (job,) = [job for _, _, _, job in jobs() if deploy_stack(job) == stack]
     passphrases = {name for name in secrets_named(job) if "PASSPHRASE" in name}
-    assert passphrases == {f"PULUMI_CONFIG_PASSPHRASE_{stack.upper()}"}
+    # The mirror's passphrase encrypts the redacted copy the job publishes after `up`.
+    assert passphrases == {f"PULUMI_CONFIG_PASSPHRASE_{stack.upper()}", MIRROR_PASSPHRASE}
     assert job["env"]["PULUMI_CONFIG_PASSPHRASE"] == (
         f"${{{{ secrets.PULUMI_CONFIG_PASSPHRASE_{stack.upper()} }}}}"
     )
 
 
-def matrix_passphrase(expression: str, stack: str) -> str:
-    """Which secret the preview's passphrase expression selects for one matrix leg."""
-    clauses = re.findall(r"\(matrix\.stack == '(\w+)' && secrets\.(\w+)\)", expression)
-    selected = [secret for leg, secret in clauses if leg == stack]
-    assert len(selected) == 1, (stack, expression)
-    return selected[0]
+def run_steps(job: dict[str, Any]) -> list[str]:
+    return [str(step.get("run", "")) for step in job.get("steps", [])]
 
 
-def test_each_preview_leg_reads_its_own_stack_passphrase() -> None:
+def pulumi_commands(job: dict[str, Any]) -> list[tuple[int, str]]:
+    return [
+        (index, str(step.get("with", {}).get("command")))
+        for index, step in enumerate(job.get("steps", []))
+        if str(step.get("uses", "")).startswith("pulumi/") and step.get("with", {}).get("command")
+    ]
+
+
+def test_pull_request_jobs_preview_the_mirror_with_its_own_passphrase() -> None:
     for name, job_id, job in pull_request_jobs():
-        expression = job["env"]["PULUMI_CONFIG_PASSPHRASE"]
-        for stack in job["strategy"]["matrix"]["stack"]:
-            secret = matrix_passphrase(expression, stack)
-            assert secret == f"PULUMI_CONFIG_PASSPHRASE_{stack.upper()}", (name, job_id)
-        # An unset secret ends in the empty string, which the settings check reports, rather
-        # than in another stack's passphrase.
-        assert expression.endswith("|| '' }}"), (name, job_id)
+        env = job["env"]
+        assert env["PULUMI_CONFIG_PASSPHRASE"] == f"${{{{ secrets.{MIRROR_PASSPHRASE} }}}}"
+        assert env["PULUMI_BACKEND_URL"] == "${{ vars.PREVIEW_BACKEND_URL }}", (name, job_id)
+        assert env["PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"] == "true", (name, job_id)
+        # The stack file is pointed at the mirror before the preview reads it.
+        ((preview_at, command),) = pulumi_commands(job)
+        assert command == "preview", (name, job_id)
+        prepared = [
+            index
+            for index, run in enumerate(run_steps(job))
+            if "-m infra.preview_mirror stack-file" in run
+        ]
+        assert prepared and prepared[0] < preview_at, (name, job_id)
+
+
+@pytest.mark.parametrize("stack", sorted(DEPLOY_ENVIRONMENTS))
+def test_each_deploy_publishes_its_preview_mirror_after_up(stack: str) -> None:
+    (job,) = [job for _, _, _, job in jobs() if deploy_stack(job) == stack]
+    ((up_at, _),) = pulumi_commands(job)
+    steps = job["steps"]
+    published = [
+        index
+        for index, run in enumerate(run_steps(job))
+        if f"-m infra.preview_mirror publish {stack}" in run
+    ]
+    assert published and published[0] > up_at
+    # A failed update changes the state too; only a cancelled job leaves the mirror behind.
+    assert steps[published[0]]["if"] == "${{ !cancelled() }}"
+    assert job["env"]["PREVIEW_BACKEND_URL"] == "${{ vars.PREVIEW_BACKEND_URL }}"
+
+
+def documented_secrets() -> dict[str, set[str]]:
+    """Environment -> the secrets docs/ci-cd.md tells the user to set in it."""
+    held: dict[str, set[str]] = {}
+    for name, env in re.findall(r"gh secret set (\w+) --env ([\w-]+)", SETUP_DOC.read_text()):
+        held.setdefault(env, set()).add(name)
+    return held
+
+
+def test_the_setup_gives_the_preview_environment_no_stack_passphrase_or_state_key() -> None:
+    held = documented_secrets()
+    assert held[PREVIEW_ENVIRONMENT] == PREVIEW_SECRETS
+    for environment_name in DEPLOY_ENVIRONMENTS.values():
+        # What dev or production holds and preview does not: none of it reaches pull requests.
+        own = held[environment_name] - PREVIEW_SECRETS
+        assert {"STATE_ACCESS_KEY_ID", "STATE_SECRET_ACCESS_KEY"} <= own, environment_name
+        assert any(name.startswith("PULUMI_CONFIG_PASSPHRASE_") for name in own), environment_name
+    # Each stack's passphrase is held by the environment that deploys it, and by no other.
+    for stack, environment_name in DEPLOY_ENVIRONMENTS.items():
+        passphrase = f"PULUMI_CONFIG_PASSPHRASE_{stack.upper()}"
+        assert [env for env, names in held.items() if passphrase in names] == [environment_name]

@@ -37,6 +37,12 @@ SECRET_ENV = {
     "AWS_SECRET_ACCESS_KEY": "STATE_SECRET_ACCESS_KEY",
     "DIGITALOCEAN_TOKEN": "DIGITALOCEAN_TOKEN",
 }
+MIRROR_SECRET_ENV = {
+    "PULUMI_CONFIG_PASSPHRASE": "PREVIEW_CONFIG_PASSPHRASE",
+    "AWS_ACCESS_KEY_ID": "MIRROR_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY": "MIRROR_SECRET_ACCESS_KEY",
+    "DIGITALOCEAN_TOKEN": "DIGITALOCEAN_TOKEN",
+}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -244,10 +250,14 @@ def test_updates_of_one_stack_queue_and_are_never_cancelled() -> None:
 def test_pulumi_jobs_read_credentials_only_from_secrets() -> None:
     for path, _, job_id, job in pulumi_jobs():
         env = job["env"]
-        for variable, secret in SECRET_ENV.items():
+        # Previews read the preview mirror (infra/preview_mirror.py) with its own bucket key.
+        preview = job["environment"] == PREVIEW_ENVIRONMENT
+        expected = MIRROR_SECRET_ENV if preview else SECRET_ENV
+        for variable, secret in expected.items():
             assert env[variable] == f"${{{{ secrets.{secret} }}}}", (path.name, job_id, variable)
         # The backend URL names a bucket and an endpoint, nothing secret: a repository variable.
-        assert env["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
+        backend = "PREVIEW_BACKEND_URL" if preview else "PULUMI_BACKEND_URL"
+        assert env["PULUMI_BACKEND_URL"] == f"${{{{ vars.{backend} }}}}"
 
 
 # Shapes of real credentials: DigitalOcean API tokens, Pulumi access tokens, Spaces/AWS key ids.

@@ -63,7 +63,12 @@ def control_plane(engine: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         plane.stop()
 
 
-def pulumi_env(engine: Path, home: Path, state: Path, kubeconfig: Path | None) -> dict[str, str]:
+PASSPHRASE = "engine-suite-throwaway"
+
+
+def pulumi_env(
+    engine: Path, home: Path, state: Path, kubeconfig: Path | None, passphrase: str = PASSPHRASE
+) -> dict[str, str]:
     """The CLI's environment: its own PULUMI_HOME holding the built plugin, a file backend."""
     plugins = engine.parent / "pulumi-home" / "plugins"
     home.mkdir(parents=True, exist_ok=True)
@@ -73,7 +78,7 @@ def pulumi_env(engine: Path, home: Path, state: Path, kubeconfig: Path | None) -
     env = {
         "PULUMI_HOME": str(home),
         "PULUMI_BACKEND_URL": f"file://{state}",
-        "PULUMI_CONFIG_PASSPHRASE": "engine-suite-throwaway",
+        "PULUMI_CONFIG_PASSPHRASE": passphrase,
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",

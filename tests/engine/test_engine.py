@@ -13,17 +13,21 @@ import hashlib
 import os
 import re
 import runpy
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from pulumi import automation as auto
 
+from infra import preview_mirror
+from infra.preview_mirror import Backend
 from tests.engine.cluster import ControlPlane
-from tests.engine.conftest import clean_environment, project_copy, pulumi_env
+from tests.engine.conftest import PASSPHRASE, clean_environment, project_copy, pulumi_env
 from tests.support import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine]
@@ -131,9 +135,10 @@ def test_digitalocean_stacks_preview_up_to_the_first_digitalocean_call(
 
 
 class Session:
-    def __init__(self, stack: auto.Stack, plane: ControlPlane) -> None:
+    def __init__(self, stack: auto.Stack, plane: ControlPlane, root: Path) -> None:
         self.stack = stack
         self.plane = plane
+        self.root = root
         self.operator_errors: list[Exception] = []
 
     def applications(self) -> list[dict[str, Any]]:
@@ -198,9 +203,10 @@ class Session:
 def session(
     engine: Path, control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Session]:
-    stack = workspace(engine, tmp_path_factory.mktemp("local"), "local", control_plane.kubeconfig)
+    root = tmp_path_factory.mktemp("local")
+    stack = workspace(engine, root, "local", control_plane.kubeconfig)
     stack.set_all_config({f"{PROJECT}:{k}": auto.ConfigValue(v) for k, v in ENGINE_CONFIG.items()})
-    yield Session(stack, control_plane)
+    yield Session(stack, control_plane, root)
     with contextlib.suppress(auto.errors.CommandError):
         stack.destroy()
 
@@ -268,6 +274,35 @@ def test_refresh_then_up_is_a_no_op(session: Session) -> None:
     assert changes == {}, out.text
 
 
+def mirror_of(session: Session, engine: Path, root: Path) -> auto.Stack:
+    """What a pull request previews: the session's stack published to a preview mirror (another
+    backend and passphrase), and the stack file the preview job prepares for it."""
+    clean_environment()
+    work_dir = project_copy(root / "project", "local")
+    shutil.copy(session.root / "project" / "Pulumi.local.yaml", work_dir / "Pulumi.local.yaml")
+    env = pulumi_env(engine, root / "pulumi-home", root / "mirror", session.plane.kubeconfig,
+                     passphrase="engine-suite-mirror")  # fmt: skip
+    env.update(preview_mirror.FALLBACK_ENV)
+    real = Backend("the stack's state", f"file://{session.root / 'state'}", PASSPHRASE)
+    mirror = Backend("the mirror", env["PULUMI_BACKEND_URL"], env["PULUMI_CONFIG_PASSPHRASE"])
+    pulumi = str(engine / "pulumi")
+    with mock.patch.dict(os.environ, {"PULUMI_HOME": env["PULUMI_HOME"]}):
+        preview_mirror.publish("local", real, mirror, pulumi)
+        preview_mirror.prepare_stack_file("local", mirror, work_dir, pulumi)
+    options = auto.LocalWorkspaceOptions(
+        work_dir=str(work_dir),
+        pulumi_home=env["PULUMI_HOME"],
+        env_vars=env,
+        pulumi_command=auto.PulumiCommand(root=str(engine.parent), skip_version_check=True),
+    )
+    return auto.select_stack(
+        stack_name=f"organization/{PROJECT}/local",
+        project_name=PROJECT,
+        program=program,
+        opts=options,
+    )
+
+
 def _normalize(text: str) -> str:
     lines = []
     # Each run's name, by order of appearance: the old and the new run stay distinct.
@@ -302,6 +337,21 @@ def test_preview_diff_after_executor_instances_shows_one_replacement(session: Se
     assert DIFF_FIXTURE.is_file(), "run with SPARK_DOKS_UPDATE_FIXTURES=1 once to record it"
     assert text == DIFF_FIXTURE.read_text()
     set_config(session, "executorInstances", "2")
+
+
+def test_the_preview_mirror_previews_the_same_diff(
+    session: Session, engine: Path, tmp_path: Path
+) -> None:
+    """Issue 20 point 16: pull requests preview the mirror, and see what the stack's own
+    preview (the fixture, recorded by the test above) shows."""
+    mirror = mirror_of(session, engine, tmp_path)
+    mirror.set_config(f"{PROJECT}:executorInstances", auto.ConfigValue("3"))
+    out = Output()
+    result = mirror.preview(diff=True, on_output=out)
+    assert {k: v for k, v in result.change_summary.items() if k != "same"} == {"replace": 1}
+    assert _normalize(out.text) == DIFF_FIXTURE.read_text()
+    # Nothing was written to the stack's own backend.
+    assert not session.stack.preview().change_summary.get("replace")
 
 
 def test_failed_run_fails_up_with_the_readme_line(session: Session) -> None:
