@@ -61,10 +61,15 @@ def program() -> None:
 def workspace(engine: Path, root: Path, stack: str, kubeconfig: Path | None) -> auto.Stack:
     clean_environment()
     work_dir = project_copy(root / "project", stack)
+    env = pulumi_env(engine, root / "pulumi-home", root / "state", kubeconfig)
+    return stack_in(engine, work_dir, stack, env)
+
+
+def stack_in(engine: Path, work_dir: Path, stack: str, env: dict[str, str]) -> auto.Stack:
     options = auto.LocalWorkspaceOptions(
         work_dir=str(work_dir),
-        pulumi_home=str(root / "pulumi-home"),
-        env_vars=pulumi_env(engine, root / "pulumi-home", root / "state", kubeconfig),
+        pulumi_home=env["PULUMI_HOME"],
+        env_vars=env,
         pulumi_command=auto.PulumiCommand(root=str(engine.parent), skip_version_check=True),
     )
     # The file backend needs the project's organization-qualified name.
@@ -289,18 +294,7 @@ def mirror_of(session: Session, engine: Path, root: Path) -> auto.Stack:
     with mock.patch.dict(os.environ, {"PULUMI_HOME": env["PULUMI_HOME"]}):
         preview_mirror.publish("local", real, mirror, pulumi)
         preview_mirror.prepare_stack_file("local", mirror, work_dir, pulumi)
-    options = auto.LocalWorkspaceOptions(
-        work_dir=str(work_dir),
-        pulumi_home=env["PULUMI_HOME"],
-        env_vars=env,
-        pulumi_command=auto.PulumiCommand(root=str(engine.parent), skip_version_check=True),
-    )
-    return auto.select_stack(
-        stack_name=f"organization/{PROJECT}/local",
-        project_name=PROJECT,
-        program=program,
-        opts=options,
-    )
+    return stack_in(engine, work_dir, "local", env)
 
 
 def _normalize(text: str) -> str:
