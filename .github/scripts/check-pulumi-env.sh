@@ -37,7 +37,7 @@ case "$backend_url" in
     ;;
 esac
 
-# Deploy jobs also publish the preview mirror (infra/preview_mirror.py); they declare both.
+# Jobs that publish or preview the preview mirror (infra/preview_mirror.py) declare both.
 if [ -n "${PREVIEW_BACKEND_URL+declared}" ]; then
   case "${PREVIEW_BACKEND_URL}" in
     s3://*endpoint=*) ;;
