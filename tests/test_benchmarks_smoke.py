@@ -24,6 +24,7 @@ def tiny_command(script: str, workdir: Path) -> list[str]:
         "trainer_benchmark.py": ["--rows", "3000", "--runs", "1", "--workdir", str(workdir)],
         "partitioning_benchmark.py": ["--rows", "3000", "--runs", "1", "--workdir", str(workdir)],
         "image_build.py": ["--sample-rows", "200"],
+        "startup_benchmark.py": ["--runs", "1"],
     }
     if script not in tiny:
         pytest.fail(f"benchmarks/{script} has no smoke command; add it to tiny_command")
