@@ -540,9 +540,17 @@ def train(args: Any) -> dict[str, Any]:
         for name, values in model_parts.category_values.items():
             check_category_count(name, len(values), args.max_bins)
         check_class_count(len(model_parts.classes), len(features), args.max_bins, args.label_col)
-        assembled = PipelineModel(
-            [*model_parts.feature_stages, model_parts.label_indexer]
-        ).transform(rows)
+        # The tree passes over its input more than once (the split sample, the binning): cache
+        # the assembled vectors once, so no pass repeats the feature stages (a CSV's number
+        # parsing); the parsed columns are not needed after this.
+        assembled = (
+            PipelineModel([*model_parts.feature_stages, model_parts.label_indexer])
+            .transform(rows)
+            .select(_FEATURES, _LABEL_INDEX, _SPLIT)
+            .cache()
+        )
+        assembled.count()
+        rows.unpersist()
         prepared = seconds_since_process_start()
 
         classifier = DecisionTreeClassifier(
