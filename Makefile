@@ -25,7 +25,7 @@ $(STAMP): requirements.txt requirements-dev.txt spark_job/requirements.txt
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## Every test, as CI runs it, but the live tests (about 26 min on 2 cores, tools built).
+## Every test, as CI runs it, but the live tests (about 27 min on 2 cores, tools built).
 test: $(STAMP)
 	$(PYTHON) -m pytest
 

@@ -101,6 +101,7 @@ class Backend:
     name: str
     """What the backend is to the user, for messages: "dev's state", "the mirror"."""
     url: str
+    """PULUMI_BACKEND_URL; empty: the backend of `pulumi login`."""
     passphrase: str
 
 
@@ -130,11 +131,13 @@ class Cli:
         env = {
             **os.environ,
             **FALLBACK_ENV,
-            "PULUMI_BACKEND_URL": backend.url,
             "PULUMI_CONFIG_PASSPHRASE": backend.passphrase,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
         }
         env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+        env.pop("PULUMI_BACKEND_URL", None)
+        if backend.url:  # else the backend `pulumi login` chose
+            env["PULUMI_BACKEND_URL"] = backend.url
         result = subprocess.run(
             [self.pulumi, *args, "--non-interactive"],
             cwd=self.work_dir,
@@ -226,14 +229,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "publish":
             source = Backend(
                 f"{args.stack}'s state",
-                _required("PULUMI_BACKEND_URL"),
+                os.environ.get("PULUMI_BACKEND_URL", ""),
                 _required("PULUMI_CONFIG_PASSPHRASE"),
             )
             result = publish(args.stack, source, mirror)
             resources = len(result.deployment["deployment"].get("resources") or [])
             print(
                 f"published the preview mirror of {args.stack}: {resources} resources, "
-                f"{result.secrets} secret values redacted"
+                f"{result.secrets} secret value{'' if result.secrets == 1 else 's'} redacted"
             )
         else:
             keys = prepare_stack_file(args.stack, mirror)

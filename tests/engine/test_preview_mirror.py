@@ -152,3 +152,20 @@ def test_a_stack_without_a_mirror_is_refused_with_the_command_that_publishes_it(
     project = project_copy(tmp_path / "project", "dev")
     with pytest.raises(preview_mirror.MirrorError, match=re.escape("preview_mirror publish dev")):
         preview_mirror.prepare_stack_file("dev", cli.mirror, project, cli.pulumi)
+
+
+def test_publish_reads_the_stack_where_pulumi_login_points_when_no_backend_url_is_set(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The account stack's mirror is published by hand, from a shell logged in to the state bucket.
+    project = project_copy(tmp_path / "project", "account")
+    stack_with_secrets(cli, project, "account")
+    subprocess.run([cli.pulumi, "login", cli.real.url], check=True, capture_output=True)
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", REAL_PASSPHRASE)
+    monkeypatch.setenv("PREVIEW_BACKEND_URL", cli.mirror.url)
+    monkeypatch.setenv("PREVIEW_CONFIG_PASSPHRASE", MIRROR_PASSPHRASE)
+    monkeypatch.setenv("PATH", f"{Path(cli.pulumi).parent}:{os.environ['PATH']}")
+    assert preview_mirror.main(["publish", "account"]) == 0
+    assert "1 secret value redacted" in capsys.readouterr().out
+    assert PASSWORD not in files_under(cli.mirror.url)
