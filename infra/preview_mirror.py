@@ -169,10 +169,11 @@ def publish(stack: str, source: Backend, mirror: Backend, pulumi: str = "pulumi"
         # Held in memory only: this export is the one place the plaintext exists.
         export = cli.run(source, "stack", "export", "--stack", name, "--show-secrets")
         exported = json.loads(export.stdout)
-        if not cli.has_stack(mirror, stack):
+        existing = cli.run(mirror, "stack", "export", "--stack", name, check=False)
+        if existing.returncode != 0:  # the first publish of this stack
             cli.run(mirror, "stack", "init", name, "--secrets-provider", "passphrase")
-        existing = json.loads(cli.run(mirror, "stack", "export", "--stack", name).stdout)
-        provider = existing["deployment"].get("secrets_providers")
+            existing = cli.run(mirror, "stack", "export", "--stack", name)
+        provider = json.loads(existing.stdout)["deployment"].get("secrets_providers")
         if not provider or provider.get("type") != "passphrase":
             raise MirrorError(f"the mirror of {stack} is not encrypted with a passphrase")
         result = redact_deployment(exported, provider)

@@ -45,19 +45,7 @@ class Cli:
     def run(
         self, backend: Backend, cwd: Path, *args: str, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        env = {
-            "PULUMI_BACKEND_URL": backend.url,
-            "PULUMI_CONFIG_PASSPHRASE": backend.passphrase,
-            **preview_mirror.FALLBACK_ENV,
-        }
-        return subprocess.run(
-            [self.pulumi, *args, "--non-interactive"],
-            cwd=cwd,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            check=check,
-        )
+        return preview_mirror.Cli(cwd, self.pulumi).run(backend, *args, check=check)
 
 
 @pytest.fixture
